@@ -1,0 +1,33 @@
+"""Customer accounts."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from jobs.services import publish_on_commit
+from orders.models import Order
+
+
+def register_customer(*, email: str, password: str, full_name: str, guest_order_ids=()):
+    """Create a customer account and welcome them by e-mail after commit.
+
+    Guest orders placed with the same e-mail from this browser session
+    (`guest_order_ids`, public ids) join the new account. Orders placed from
+    other sessions are not claimed: without a verified address, anyone could
+    sign up with someone else's e-mail and read their orders.
+    """
+    from notifications.tasks import send_welcome_email
+
+    first_name, _, last_name = full_name.strip().partition(" ")
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(
+            username=email.lower(),
+            email=email.lower(),
+            password=password,
+            first_name=first_name[:150],
+            last_name=last_name[:150],
+        )
+        Order.objects.filter(
+            customer=None, email__iexact=email, public_id__in=list(guest_order_ids)
+        ).update(customer=user)
+        publish_on_commit(send_welcome_email.si(user.pk), reference=f"user:{user.pk}")
+    return user

@@ -1,0 +1,71 @@
+"""Publishing Celery work so that none is lost: the transactional outbox."""
+
+import logging
+from datetime import timedelta
+
+from celery import signature
+from celery.canvas import Signature
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def publish_on_commit(sig: Signature, *, reference: str = "") -> OutboxMessage:
+    """Record `sig` in the current transaction and publish it once that commits.
+
+    If the transaction rolls back, nothing is published. If the broker is
+    unreachable at commit, the row stays unsent and `relay_outbox` publishes
+    it later. Tasks must be idempotent: a crash between publish and marking
+    the row sent means the relay publishes it a second time.
+    """
+    message = OutboxMessage.objects.create(signature=dict(sig), reference=reference)
+    transaction.on_commit(lambda: publish_message(message_id=message.pk))
+    return message
+
+
+def publish_message(*, message_id: int) -> bool:
+    """Publish one outbox row if it is still unsent; True when it was sent now."""
+    message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
+    if message is None:
+        return False
+    try:
+        # retry=False: fail fast when the broker is down; the relay retries.
+        signature(message.signature).apply_async(retry=False)
+    except Exception as exc:  # any broker/transport failure leaves the row for the relay
+        logger.warning("outbox #%s (%s) not published: %r", message.pk, message.reference, exc)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            publish_attempts=message.publish_attempts + 1, last_error=repr(exc)[:2000]
+        )
+        return False
+    OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+        sent_at=timezone.now(), publish_attempts=message.publish_attempts + 1, last_error=""
+    )
+    return True
+
+
+def relay_outbox(*, grace_seconds: int | None = None, batch_size: int = 100) -> int:
+    """Publish outbox rows left unsent for longer than the grace period.
+
+    Returns how many were published. Rows are claimed with SKIP LOCKED so two
+    relays never publish the same row at the same moment.
+    """
+    if grace_seconds is None:
+        grace_seconds = settings.ORDERLY_OUTBOX_GRACE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    published = 0
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(sent_at__isnull=True, created_at__lte=cutoff)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for message_id in ids:
+            published += publish_message(message_id=message_id)
+    if published:
+        logger.info("outbox relay published %d stranded message(s)", published)
+    return published

@@ -1,0 +1,20 @@
+from jobs.errors import PermanentError
+
+
+class OrderError(Exception):
+    """Base of the orders app's domain errors; views show the message to the shopper."""
+
+
+class EmptyCart(OrderError):
+    def __init__(self):
+        super().__init__("Your cart is empty.")
+
+
+class InvalidQuantity(OrderError):
+    def __init__(self, raw):
+        super().__init__("Quantity must be a whole number between 1 and 99.")
+        self.raw = raw
+
+
+class PaymentDeclined(PermanentError):
+    """The gateway refused the card. Not retried."""

@@ -1,0 +1,70 @@
+"""The order page's view of the pipeline: each background step and its state."""
+
+from django.urls import reverse
+
+from notifications.models import EmailLog
+from reports.models import Invoice
+
+from .models import Order, Payment
+
+PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+FINAL_STATES = {DONE, FAILED, SKIPPED}
+
+
+def order_progress(order: Order) -> dict:
+    """Each step's state from the database rows the tasks write (not from Celery).
+
+    A step is final when it is done, failed or skipped; the page stops
+    polling once every step is final.
+    """
+    payment = Payment.objects.get(order=order)
+    email_kinds = set(EmailLog.objects.filter(order=order).values_list("kind", flat=True))
+    invoice = Invoice.objects.filter(order=order).first()
+    steps = [_payment_step(payment), _email_step(order, email_kinds), _invoice_step(order, invoice)]
+    return {
+        "order": str(order.public_id),
+        "number": order.number,
+        "status": order.status,
+        "status_display": order.get_status_display(),
+        "cancel_reason": order.cancel_reason,
+        "steps": steps,
+        "final": all(step["state"] in FINAL_STATES for step in steps),
+    }
+
+
+def _payment_step(payment: Payment) -> dict:
+    if payment.status == Payment.Status.SUCCEEDED:
+        state, detail = DONE, f"Card ending {payment.card_last4} charged {payment.amount}"
+    elif payment.status in (Payment.Status.DECLINED, Payment.Status.FAILED):
+        state, detail = FAILED, payment.failure_message or "Payment failed"
+    elif payment.attempts:
+        state, detail = PENDING, f"Gateway busy, retrying (attempt {payment.attempts})"
+    else:
+        state, detail = PENDING, "Charging your card"
+    return {"name": "payment", "label": "Payment", "state": state, "detail": detail}
+
+
+def _email_step(order: Order, kinds: set[str]) -> dict:
+    if EmailLog.Kind.ORDER_CONFIRMATION in kinds:
+        state, detail = DONE, f"Confirmation sent to {order.email}"
+    elif EmailLog.Kind.PAYMENT_FAILED in kinds:
+        state, detail = DONE, f"Payment failure notice sent to {order.email}"
+    elif order.status == Order.Status.CANCELLED:
+        state, detail = PENDING, "Sending the cancellation notice"
+    else:
+        state, detail = PENDING, "Waiting for payment"
+    if order.status == Order.Status.PAID and state == PENDING:
+        detail = "Sending your confirmation"
+    return {"name": "email", "label": "Confirmation email", "state": state, "detail": detail}
+
+
+def _invoice_step(order: Order, invoice: Invoice | None) -> dict:
+    step = {"name": "invoice", "label": "Invoice", "url": None}
+    if invoice:
+        url = reverse("orders:invoice", kwargs={"public_id": order.public_id})
+        return {**step, "state": DONE, "detail": f"Invoice {invoice.number} ready", "url": url}
+    if order.status == Order.Status.CANCELLED:
+        return {**step, "state": SKIPPED, "detail": "No invoice for a cancelled order"}
+    if order.status == Order.Status.PAID:
+        return {**step, "state": PENDING, "detail": "Generating the PDF"}
+    return {**step, "state": PENDING, "detail": "Waiting for payment"}

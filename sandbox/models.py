@@ -1,0 +1,36 @@
+from django.db import models
+
+
+class GatewayRequest(models.Model):
+    """Every charge request the sandbox gateway received (retries included)."""
+
+    idempotency_key = models.CharField(max_length=120, db_index=True)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.idempotency_key} -> {self.status_code}"
+
+
+class GatewayCharge(models.Model):
+    """A charge outcome, stored once per idempotency key and replayed after that."""
+
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    charge_id = models.CharField(max_length=40, unique=True)
+    reference = models.CharField(max_length=120, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    card_last4 = models.CharField(max_length=4)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.charge_id} ({self.status_code})"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code < 300

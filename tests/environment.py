@@ -1,0 +1,20 @@
+"""Test environment, loaded by pytest (`-p tests.environment`) before Django starts.
+
+Settings read the environment once, at import; this sets what the tests
+need first: a broker database of their own (flushed by the worker fixture),
+fast retries, a sandbox card that is slow for one second instead of three,
+and media under a temporary folder. Values already in the environment win,
+so CI can point the suite at another broker (TEST_BROKER_URL) or database.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("ORDERLY_RETRY_BACKOFF_SECONDS", "0.2")
+os.environ.setdefault("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", "1")
+os.environ.setdefault("SANDBOX_ENABLED", "true")
+os.environ.setdefault("SANDBOX_SLOW_CARD_SECONDS", "1")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="orderly-test-media-"))
