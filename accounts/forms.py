@@ -4,8 +4,12 @@ from django.contrib.auth.forms import AuthenticationForm
 
 
 class SignUpForm(forms.Form):
-    full_name = forms.CharField(max_length=120, label="Full name")
-    email = forms.EmailField(label="Email")
+    full_name = forms.CharField(
+        max_length=120, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password = forms.CharField(
         label="Password",
         strip=False,

@@ -36,5 +36,5 @@ class EmailLoginView(LoginView):
 
 @login_required
 def order_history(request):
-    orders = request.user.orders.select_related("payment").order_by("-created_at")
+    orders = request.user.orders.order_by("-created_at")
     return render(request, "accounts/orders.html", {"orders": orders})

@@ -79,8 +79,9 @@ class Cart:
             if product_id in products
         ]
 
-    def total(self) -> Decimal:
-        return sum((line.line_total for line in self.lines()), Decimal("0.00"))
+    @staticmethod
+    def total(lines: list[CartLine]) -> Decimal:
+        return sum((line.line_total for line in lines), Decimal("0.00"))
 
     def _product(self, product_id) -> Product:
         try:

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .cart import Cart
 
 
@@ -6,3 +8,8 @@ def cart(request):
     if not hasattr(request, "session"):
         return {}
     return {"cart_count": len(Cart(request.session))}
+
+
+def shop(request):
+    """The shop's name and currency, for every page."""
+    return {"shop_name": settings.SHOP_NAME, "currency": settings.SHOP_CURRENCY}

@@ -29,16 +29,16 @@ def _back(request, default="orders:cart"):
 def _cart_error(request, error: Exception):
     """Show the cart again with the error; nothing in it has changed."""
     messages.error(request, str(error))
-    cart = Cart(request.session)
+    lines = Cart(request.session).lines()
     status = 404 if isinstance(error, UnknownProduct) else 400
-    context = {"lines": cart.lines(), "total": cart.total()}
+    context = {"lines": lines, "total": Cart.total(lines)}
     return render(request, "orders/cart.html", context, status=status)
 
 
 @require_GET
 def cart(request):
-    cart = Cart(request.session)
-    return render(request, "orders/cart.html", {"lines": cart.lines(), "total": cart.total()})
+    lines = Cart(request.session).lines()
+    return render(request, "orders/cart.html", {"lines": lines, "total": Cart.total(lines)})
 
 
 @require_POST
@@ -94,7 +94,8 @@ def checkout(request):
                 cart.clear()
                 remember_order(request, order)
                 return redirect(order)
-    context = {"form": form, "lines": cart.lines(), "total": cart.total()}
+    lines = cart.lines()
+    context = {"form": form, "lines": lines, "total": Cart.total(lines)}
     return render(request, "orders/checkout.html", context, status=status)
 
 

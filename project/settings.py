@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orders.context_processors.cart",
+                "orders.context_processors.shop",
             ],
         },
     },
@@ -92,7 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Tests that run a worker process need the test database in a file the
     # worker can open too (an in-memory database is private to one process).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-orderly.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("SQLITE_TEST_NAME", default=str(VAR_DIR / "test-orderly.sqlite3"))
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

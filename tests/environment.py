@@ -17,4 +17,8 @@ os.environ.setdefault("ORDERLY_RETRY_BACKOFF_SECONDS", "0.2")
 os.environ.setdefault("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", "1")
 os.environ.setdefault("SANDBOX_ENABLED", "true")
 os.environ.setdefault("SANDBOX_SLOW_CARD_SECONDS", "1")
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="orderly-test-media-"))
+_run_dir = tempfile.mkdtemp(prefix="orderly-test-")
+os.environ.setdefault("MEDIA_ROOT", os.path.join(_run_dir, "media"))
+# A file (not :memory:) so worker processes can open the test database;
+# one per run so two runs on one machine do not share it.
+os.environ.setdefault("SQLITE_TEST_NAME", os.path.join(_run_dir, "test.sqlite3"))

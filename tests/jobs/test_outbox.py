@@ -1,0 +1,72 @@
+"""The outbox against the real broker: what commits is published, what rolls back is not."""
+
+import base64
+import json
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from jobs.models import OutboxMessage
+from jobs.services import publish_on_commit, relay_outbox
+from notifications.tasks import send_welcome_email
+
+
+@pytest.fixture
+def broker():
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("inspects Redis lists; the broker under test is not Redis")
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("emails")
+    yield client
+    client.delete("emails")
+
+
+def queued_tasks(broker, queue="emails"):
+    """(task name, args) of each message waiting in a queue, decoded from its JSON body."""
+    tasks = []
+    for raw in broker.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        tasks.append((message["headers"]["task"], args))
+    return tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_message_is_published_to_its_routed_queue_and_marked_sent(broker):
+    with transaction.atomic():
+        message = publish_on_commit(send_welcome_email.si(41), reference="user:41")
+        assert broker.llen("emails") == 0  # nothing before commit
+
+    assert queued_tasks(broker) == [("notifications.send_welcome_email", [41])]
+    message.refresh_from_db()
+    assert message.sent_at is not None and message.publish_attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_transaction_publishes_nothing(broker):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish_on_commit(send_welcome_email.si(42))
+        raise RuntimeError("checkout failed")
+    assert broker.llen("emails") == 0
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_publishes_stranded_rows_once(broker):
+    stranded = OutboxMessage.objects.create(signature=dict(send_welcome_email.si(43)))
+
+    assert relay_outbox(grace_seconds=0) == 1
+    assert relay_outbox(grace_seconds=0) == 0
+
+    assert queued_tasks(broker) == [("notifications.send_welcome_email", [43])]
+    stranded.refresh_from_db()
+    assert stranded.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_leaves_rows_younger_than_the_grace_period(broker):
+    OutboxMessage.objects.create(signature=dict(send_welcome_email.si(44)))
+    assert relay_outbox(grace_seconds=60) == 0
+    assert broker.llen("emails") == 0
