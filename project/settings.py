@@ -14,9 +14,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# A developer's .env is read unless told not to (the tests do, so a local
+# EMAIL_URL or DATABASE_URL cannot leak into them). Real environment wins.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+    environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a deploy that forgets this variable must not run
+# with debug pages, the development secret key and the sandbox mounted.
+# `make dev`, docker-compose.yml and the tests set DJANGO_DEBUG=true.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
     default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET,
@@ -215,6 +221,12 @@ CELERY_TASK_ROUTES = {
 ORDERLY_RETRY_BACKOFF_SECONDS = env.float("ORDERLY_RETRY_BACKOFF_SECONDS", default=2.0)
 ORDERLY_RETRY_BACKOFF_MAX_SECONDS = env.int("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", default=300)
 ORDERLY_RETRY_MAX_RETRIES = env.int("ORDERLY_RETRY_MAX_RETRIES", default=6)
+# Argument keys (substrings, case-insensitive) whose values dead letters hide.
+ORDERLY_REDACT_KEYS = env.list(
+    "ORDERLY_REDACT_KEYS",
+    default=["card", "token", "secret", "password", "authorization", "api_key", "cvc"],
+)
+FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
 # How long an outbox row may stay unsent before the relay publishes it.
 ORDERLY_OUTBOX_GRACE_SECONDS = env.int("ORDERLY_OUTBOX_GRACE_SECONDS", default=10)
 

@@ -11,7 +11,12 @@ import os
 import tempfile
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ["DJANGO_READ_DOT_ENV_FILE"] = "false"  # a developer's .env must not leak in
+os.environ.setdefault("DJANGO_DEBUG", "true")  # development defaults; pytest-django turns
+# settings.DEBUG off while tests run, as in production.
 os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+# Test-only tasks (tests/worker_tasks.py) keep their switches in this Redis database.
+os.environ.setdefault("TEST_CONTROL_REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("ORDERLY_RETRY_BACKOFF_SECONDS", "0.2")
 os.environ.setdefault("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", "1")

@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every Orderly process: web (gunicorn), the Celery workers,
+# beat and Flower. The command picks the process (see Procfile and
+# docker-compose.yml); the default command runs the web server.
+#
+# Nothing secret is baked in: settings read every deployment value from the
+# environment at run time (see .env.example).
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- builder: resolve the locked dependencies into /app/.venv ------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+# The uv that wrote uv.lock (`uv --version`).
+RUN pip install --no-cache-dir uv==0.13.9
+
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3.11 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+# Runtime dependencies only, exactly as locked; the project itself is not a
+# package (tool.uv.package = false), its code is copied in the final stage.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-project
+
+# --- runtime ---------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH="/app/.venv/bin:${PATH}" \
+    DJANGO_SETTINGS_MODULE=project.settings
+
+RUN groupadd --system --gid 10001 orderly \
+    && useradd --system --uid 10001 --gid orderly --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin orderly
+
+WORKDIR /app
+# Same base image and same path as in the builder, so the venv's interpreter
+# link and script shebangs stay valid.
+COPY --from=builder /app/.venv /app/.venv
+COPY . .
+
+# Static files are collected at build time with the production storage
+# (DJANGO_DEBUG=false writes the WhiteNoise manifest; it serves DEBUG runs as
+# well). The secret key is a throwaway for this one command, never an ENV.
+# var/ is the only place the app writes to when no S3 bucket is configured.
+RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only \
+        python manage.py collectstatic --noinput \
+    && mkdir -p var/media var/mail \
+    && chown -R orderly:orderly var
+
+USER orderly
+
+EXPOSE 8000
+
+# The Procfile's web line, bound to every interface for the container. `exec`
+# makes gunicorn PID 1, so `docker stop` reaches it for a graceful shutdown.
+CMD ["sh", "-c", "exec gunicorn project.wsgi --bind 0.0.0.0:8000 --workers ${WEB_WORKERS:-2} --threads ${WEB_THREADS:-4} --access-logfile - --graceful-timeout 30"]
