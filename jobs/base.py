@@ -1,20 +1,27 @@
-"""The shared base task: one retry policy for every task in Orderly.
+"""The shared base task: one retry policy and one dead-letter path for every task.
 
 `project.celery` installs OrderlyTask as the app's task class, so every
 `@shared_task` gets it. A task body raises TemporaryError for failures that
 may pass and PermanentError for those that will not; it never calls
-`self.retry` itself.
+`self.retry` itself and never writes its own dead letter.
+
+A task names the model its first argument is a key of (`business_object=`)
+so logs and dead letters point at the business object, e.g. "order:<uuid>".
 """
 
 import logging
 import random
+from datetime import datetime
 
 from celery import Task
 from django.conf import settings
+from django.utils import timezone
 
 from .errors import TemporaryError
 
 logger = logging.getLogger(__name__)
+
+FIRST_FAILURE_HEADER = "orderly_first_failure"
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
@@ -26,11 +33,36 @@ def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2**attempt)))  # noqa: S311 (not crypto)
 
 
-class OrderlyTask(Task):
-    """Retries TemporaryError with capped, jittered backoff; fails fast otherwise."""
+def check_countdown(countdown: float | None, eta: datetime | None) -> None:
+    """Refuse a delay the broker would not honour.
 
-    # Tasks opt out with their own value; a result nobody reads costs 30-45%.
+    Redis redelivers any message not acknowledged within the visibility
+    timeout, including one still waiting for its ETA: such a task would run
+    again and again. Longer waits belong in the database (a due time on a
+    row) with a periodic task dispatching what is due.
+    """
+    limit = settings.CELERY_VISIBILITY_TIMEOUT
+    delay = countdown or 0
+    if eta is not None:
+        delay = max(delay, (eta - timezone.now()).total_seconds())
+    if delay >= limit:
+        raise ValueError(
+            f"a countdown of {delay:.0f}s is not shorter than the broker's visibility "
+            f"timeout ({limit}s); keep long waits in the database instead"
+        )
+
+
+class OrderlyTask(Task):
+    """Retries TemporaryError with capped, jittered backoff; dead-letters final failures."""
+
     max_retries = settings.ORDERLY_RETRY_MAX_RETRIES
+    business_object: str | None = None  # app_label.Model whose pk is the first argument
+
+    def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None,
+                    link_error=None, shadow=None, **options):  # fmt: skip
+        check_countdown(options.get("countdown"), options.get("eta"))
+        return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow,
+                                   **options)  # fmt: skip
 
     def retry_countdown(self, exc: TemporaryError) -> float:
         delay = backoff_delay(
@@ -40,9 +72,17 @@ class OrderlyTask(Task):
         )
         if exc.retry_after:
             delay = max(delay, exc.retry_after)
-        # Never put a countdown on the broker that outlives the visibility
-        # timeout: Redis would deliver the message again before it is due.
+        # Stay well inside the visibility timeout (see check_countdown).
         return min(delay, settings.CELERY_VISIBILITY_TIMEOUT / 2)
+
+    def business_reference(self, args) -> str:
+        from .dead_letters import business_reference
+
+        try:
+            return business_reference(self.business_object, args)
+        except Exception:  # a reference is a convenience; never fail a task over it
+            logger.exception("could not resolve the business object of %s%r", self.name, args)
+            return ""
 
     def __call__(self, *args, **kwargs):
         try:
@@ -52,13 +92,50 @@ class OrderlyTask(Task):
                 raise
             countdown = self.retry_countdown(exc)
             logger.warning(
-                "task %s[%s] temporary failure (attempt %d of %d), retrying in %.1fs: %s",
+                "task %s[%s] %s: temporary failure (attempt %d of %d), retrying in %.1fs: %s",
                 self.name,
                 self.request.id,
+                self.business_reference(args),
                 self.request.retries + 1,
                 (self.max_retries or 0) + 1,
                 countdown,
                 exc,
             )
-            # Past max_retries, retry() re-raises exc and the task fails.
-            raise self.retry(exc=exc, countdown=countdown) from exc
+            first_failure = self._first_failure_header() or timezone.now().isoformat()
+            headers = {**(self.request.headers or {}), FIRST_FAILURE_HEADER: first_failure}
+            # Past max_retries, retry() re-raises exc and the task fails for good.
+            raise self.retry(exc=exc, countdown=countdown, headers=headers) from exc
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """The task failed for good: leave a dead letter an operator can requeue."""
+        from .dead_letters import record_dead_letter
+
+        first_failure = self._first_failure_header()
+        record_dead_letter(
+            task_name=self.name,
+            task_id=task_id,
+            queue=(self.request.delivery_info or {}).get("routing_key") or "",
+            args=args,
+            kwargs=kwargs,
+            exc=exc,
+            traceback=str(einfo.traceback) if einfo else "",
+            attempts=self.request.retries + 1,
+            worker_hostname=self.request.hostname or "",
+            first_failed_at=datetime.fromisoformat(first_failure) if first_failure else None,
+            reference=self.business_reference(args),
+        )
+
+    def on_success(self, retval, task_id, args, kwargs):
+        from .dead_letters import DEAD_LETTER_HEADER, mark_requeue_succeeded
+
+        dead_letter_id = self._header(DEAD_LETTER_HEADER)
+        if dead_letter_id:
+            mark_requeue_succeeded(dead_letter_id=int(dead_letter_id), task_id=task_id)
+
+    def _header(self, name):
+        # Custom message headers arrive as request attributes; retries carry
+        # them in request.headers.
+        return getattr(self.request, name, None) or (self.request.headers or {}).get(name)
+
+    def _first_failure_header(self) -> str | None:
+        return self._header(FIRST_FAILURE_HEADER)

@@ -19,3 +19,7 @@ class TemporaryError(Exception):
 
 class PermanentError(Exception):
     """A failure that will not pass by retrying: a decline, a 4xx, bad data."""
+
+
+class DeadLetterError(Exception):
+    """An operator action on a dead letter that cannot be done; the message says why."""

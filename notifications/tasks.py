@@ -18,19 +18,34 @@ def _send(send, **ids):
         raise TemporaryError(f"mail server: {exc!r}") from exc
 
 
-@shared_task(name="notifications.send_order_confirmation", soft_time_limit=30, time_limit=45)
+@shared_task(
+    name="notifications.send_order_confirmation",
+    business_object="orders.Order",
+    soft_time_limit=30,
+    time_limit=45,
+)
 def send_order_confirmation(order_id: int) -> bool:
     """E-mail the order confirmation once (unique EmailLog); retried on SMTP errors."""
     return _send(services.send_order_confirmation, order_id=order_id) is not None
 
 
-@shared_task(name="notifications.send_payment_failed_email", soft_time_limit=30, time_limit=45)
+@shared_task(
+    name="notifications.send_payment_failed_email",
+    business_object="orders.Order",
+    soft_time_limit=30,
+    time_limit=45,
+)
 def send_payment_failed_email(order_id: int) -> bool:
     """E-mail the shopper that payment failed, once; retried on SMTP errors."""
     return _send(services.send_payment_failed_email, order_id=order_id) is not None
 
 
-@shared_task(name="notifications.send_welcome_email", soft_time_limit=30, time_limit=45)
+@shared_task(
+    name="notifications.send_welcome_email",
+    business_object="accounts.User",
+    soft_time_limit=30,
+    time_limit=45,
+)
 def send_welcome_email(user_id: int) -> bool:
     """E-mail a new customer once per account; retried on SMTP errors."""
     return _send(services.send_welcome_email, user_id=user_id) is not None

@@ -5,7 +5,13 @@ from jobs.errors import TemporaryError
 from . import services
 
 
-@shared_task(bind=True, name="orders.charge_payment", soft_time_limit=30, time_limit=45)
+@shared_task(
+    bind=True,
+    name="orders.charge_payment",
+    business_object="orders.Order",
+    soft_time_limit=30,
+    time_limit=45,
+)
 def charge_payment(self, order_id: int) -> str:
     """Charge the order's card once (idempotent; see services.charge_order).
 

@@ -6,7 +6,12 @@ from jobs.errors import PermanentError, TemporaryError
 from . import services
 
 
-@shared_task(name="reports.generate_invoice_pdf", soft_time_limit=60, time_limit=90)
+@shared_task(
+    name="reports.generate_invoice_pdf",
+    business_object="orders.Order",
+    soft_time_limit=60,
+    time_limit=90,
+)
 def generate_invoice_pdf(order_id: int) -> str | None:
     """Render and store a paid order's invoice once; storage errors are retried."""
     try:

@@ -18,6 +18,15 @@ from .helpers import wait_for
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run tests that start a worker last.
+
+    The session's worker consumes every queue once started, so tests that
+    inspect messages waiting in Redis must run before it exists.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("worker") is not None)
+
+
 @pytest.fixture
 def product(db):
     return ProductFactory(stock=10)
@@ -50,6 +59,7 @@ class WorkerProcess:
             "--concurrency", "2",
             "--loglevel", "INFO",
             "--without-gossip", "--without-mingle",
+            "--include", "tests.worker_tasks",
         ]  # fmt: skip
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(

@@ -1,0 +1,92 @@
+"""Dead letters written by the shared base task in a real worker, and requeued from admin."""
+
+import os
+import uuid
+
+import pytest
+import redis
+from django.urls import reverse
+
+from jobs.models import DeadLetter, DeadLetterEvent
+from tests.helpers import wait_for
+from tests.worker_tasks import always_fails, fails_until_fixed
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def control():
+    client = redis.Redis.from_url(os.environ["TEST_CONTROL_REDIS_URL"])
+    yield client
+    client.flushdb()
+
+
+def dead_letter_for(task_id, worker):
+    return wait_for(
+        lambda: DeadLetter.objects.filter(task_id=task_id).first(),
+        what=f"a dead letter for {task_id}",
+        diagnostics=worker.log_tail,
+    )
+
+
+def test_permanent_failure_leaves_one_dead_letter_with_secrets_redacted(worker):
+    result = always_fails.apply_async(
+        args=["hello"], kwargs={"card_number": "4242424242424242", "api_token": "tok_live_123"}
+    )
+
+    letter = dead_letter_for(result.id, worker)
+
+    assert DeadLetter.objects.count() == 1
+    assert letter.task_name == "tests.always_fails"
+    assert letter.queue == "default"
+    assert letter.status == DeadLetter.Status.OPEN
+    assert letter.args == ["hello"]
+    assert letter.kwargs == {"card_number": "[redacted]", "api_token": "[redacted]"}
+    assert "4242424242424242" not in letter.sealed_arguments
+    assert "tok_live_123" not in letter.sealed_arguments
+    assert letter.exception_class == "jobs.errors.PermanentError"
+    assert letter.exception_message == "this task always fails (hello)"
+    assert "raise PermanentError" in letter.traceback
+    assert letter.attempts == 1  # permanent: not retried
+    assert letter.worker_hostname == worker.name
+
+
+def test_exhausted_retries_dead_letter_then_requeue_from_admin_runs_it_once_and_resolves(
+    worker, control, admin_client
+):
+    switch = f"switch-{uuid.uuid4().hex}"
+    result = fails_until_fixed.delay(switch)
+
+    letter = dead_letter_for(result.id, worker)
+    assert letter.attempts == 2  # the first run and its one retry
+    assert letter.first_failed_at < letter.last_failed_at
+    assert letter.exception_class == "jobs.errors.TemporaryError"
+
+    control.set(switch, "fixed")  # the operator fixes the cause...
+    changelist = reverse("admin:jobs_deadletter_changelist")
+    response = admin_client.post(
+        changelist,
+        {"action": "requeue", "_selected_action": [letter.pk], "note": ""},
+        follow=True,
+    )
+    assert "1 dead letter(s) requeued." in response.content.decode()
+
+    wait_for(
+        lambda: DeadLetter.objects.get(pk=letter.pk).status == DeadLetter.Status.RESOLVED,
+        what="the requeued task to succeed and resolve the dead letter",
+        diagnostics=worker.log_tail,
+    )
+    assert control.get(f"{switch}:ran") == b"1"
+    letter.refresh_from_db()
+    assert letter.requeued_task_id and letter.requeued_task_id != letter.task_id
+    assert letter.acted_by.username == "admin"
+    assert list(letter.events.values_list("action", flat=True)) == [
+        DeadLetterEvent.Action.REQUEUED,
+        DeadLetterEvent.Action.SUCCEEDED,
+    ]
+
+    again = admin_client.post(
+        changelist, {"action": "requeue", "_selected_action": [letter.pk]}, follow=True
+    )
+    assert "only open dead letters can be requeued" in again.content.decode()
+    assert control.get(f"{switch}:ran") == b"1"
