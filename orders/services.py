@@ -15,7 +15,7 @@ from jobs.services import publish_on_commit
 from . import gateway
 from .errors import EmptyCart, PaymentDeclined
 from .models import Order, OrderItem, Payment
-from .pipeline import order_pipeline
+from .pipeline import after_payment, order_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ def _settle(order_id: int, status: str, *, charge_id: str = "", failure_message:
         if status == Payment.Status.SUCCEEDED:
             order.status = Order.Status.PAID
             order.save(update_fields=["status", "updated_at"])
+            publish_on_commit(after_payment(order.pk), reference=f"order:{order.public_id}")
         else:
             reason = f"Payment declined: {failure_message}"
             if status == Payment.Status.FAILED:

@@ -178,6 +178,11 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # How often workers look for messages a dead worker left unacknowledged
+    # (and older than the visibility timeout) to deliver them again. Kombu's
+    # default sweeps only every 10th interval; throttle 1 makes it every one.
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 3,
     "socket_timeout": 5,
 }

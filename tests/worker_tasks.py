@@ -5,9 +5,11 @@ base task's retry and dead-letter behaviour in a real worker.
 """
 
 import os
+import time
 
 import redis
 from celery import shared_task
+from celery.signals import worker_process_init
 
 from jobs.errors import PermanentError, TemporaryError
 
@@ -29,3 +31,23 @@ def fails_until_fixed(switch: str) -> str:
         raise TemporaryError(f"{switch} is broken")
     client.incr(f"{switch}:ran")
     return "fixed"
+
+
+# Chaos tests slow the invoice down so they can kill a worker in the middle of
+# it: TEST_SLOW_INVOICE_SECONDS in a worker's environment makes every render
+# mark `invoice-rendering:<order pk>` in the control Redis, then wait.
+@worker_process_init.connect
+def _slow_down_invoices(**kwargs):
+    delay = float(os.environ.get("TEST_SLOW_INVOICE_SECONDS", "0"))
+    if not delay:
+        return
+    from reports import services as invoice_services
+
+    render = invoice_services.render_invoice
+
+    def slow_render(order):
+        _redis().set(f"invoice-rendering:{order.pk}", "1")
+        time.sleep(delay)
+        return render(order)
+
+    invoice_services.render_invoice = slow_render

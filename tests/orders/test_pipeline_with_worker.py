@@ -115,3 +115,33 @@ def test_gateway_unavailable_twice_is_retried_until_the_charge_succeeds(client, 
     assert GatewayCharge.objects.filter(idempotency_key=key).count() == 1
     order.payment.refresh_from_db()
     assert order.payment.attempts == 3
+
+
+def test_every_pipeline_task_delivered_again_has_no_second_effect(client, worker):
+    from celery import group
+
+    from notifications.tasks import send_order_confirmation
+    from orders.tasks import charge_payment
+    from reports.tasks import generate_invoice_pdf
+
+    order = checkout(client, {ProductFactory(): 1})
+    wait_until_final(client, order, worker)
+
+    # Two more deliveries of each step, running concurrently on the worker.
+    duplicates = group(
+        task.si(order.pk)
+        for task in (charge_payment, send_order_confirmation, generate_invoice_pdf)
+        for _ in range(2)
+    ).apply_async()
+    duplicates.get(timeout=30)
+
+    key = order.payment.idempotency_key
+    assert GatewayCharge.objects.filter(idempotency_key=key).count() == 1
+    assert GatewayRequest.objects.filter(idempotency_key=key).count() == 1  # settled: no call
+    assert EmailLog.objects.filter(order=order).count() == 1
+    assert len([m for m in worker.sent_mail() if order.number in m["Subject"]]) == 1
+    assert Invoice.objects.filter(order=order).count() == 1
+    _, files = default_storage.listdir("invoices")
+    assert [name for name in files if name.startswith(str(order.public_id))] == [
+        f"{order.public_id}.pdf"
+    ]
