@@ -128,7 +128,10 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     @admin.display(description="Traceback")
     def traceback_display(self, dead_letter):
-        return format_html('<pre class="orderly-traceback">{}</pre>', dead_letter.traceback)
+        return format_html(
+            '<pre class="orderly-traceback" style="white-space: pre-wrap">{}</pre>',
+            dead_letter.traceback,
+        )
 
     @admin.display(description="Task in Flower")
     def flower_link(self, dead_letter):

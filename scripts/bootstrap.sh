@@ -47,3 +47,17 @@ ensure_redis() {
   echo "redis-server started but does not answer at $url; see var/redis/redis.log" >&2
   exit 1
 }
+
+ensure_chromium() {
+  # Browser tests drive Debian's Chromium through Playwright (no browser download).
+  if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then
+    return
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing Chromium for the browser tests (apt-get install chromium)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is not installed: the browser tests in tests/e2e will be skipped." >&2
+    echo "Install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH." >&2
+  fi
+}
