@@ -1,7 +1,11 @@
 """Customer accounts."""
 
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from jobs.services import publish_on_commit
 from orders.models import Order
@@ -31,3 +35,18 @@ def register_customer(*, email: str, password: str, full_name: str, guest_order_
         ).update(customer=user)
         publish_on_commit(send_welcome_email.si(user.pk), reference=f"user:{user.pk}")
     return user
+
+
+def clear_expired_sessions() -> int:
+    """Delete sessions past their expiry date; returns how many were deleted.
+
+    What `manage.py clearsessions` does, for whichever session engine is
+    configured. Idempotent: a second run finds nothing to delete.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store, "get_model_class"):  # database-backed: delete and count
+        expired = store.get_model_class().objects.filter(expire_date__lt=timezone.now())
+        deleted, _ = expired.delete()
+        return deleted
+    store.clear_expired()  # cache-backed sessions expire by themselves
+    return 0

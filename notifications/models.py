@@ -9,6 +9,8 @@ class EmailLog(models.Model):
         ORDER_CONFIRMATION = "order_confirmation", "Order confirmation"
         PAYMENT_FAILED = "payment_failed", "Payment failed"
         WELCOME = "welcome", "Welcome"
+        SALES_REPORT = "sales_report", "Sales report (staff)"
+        OPERATOR_DIGEST = "operator_digest", "Operator digest (staff)"
 
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -1,28 +1,45 @@
 """Transactional e-mail, each sent at most once per (subject, kind)."""
 
 import logging
+from collections.abc import Sequence
+from datetime import date
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import Order
+from reports.models import SalesReport
 
+from . import selectors
 from .models import EmailLog
 
 logger = logging.getLogger(__name__)
 
 
 def send_once(
-    *, key: str, kind: str, to: str, template: str, context: dict, order=None, user=None
+    *,
+    key: str,
+    kind: str,
+    to: str,
+    template: str,
+    context: dict,
+    order=None,
+    user=None,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> EmailLog | None:
     """Send a text+HTML e-mail unless one with this key was already sent.
 
     The log row and the send share a transaction: if sending fails the row
     is rolled back and a retry sends again; a second delivery of the same
     task finds the row (unique key) and sends nothing. Returns the new log
-    row, or None when the e-mail had been sent before.
+    row, or None when the e-mail had been sent before. `attachments` are
+    (filename, content, mimetype) triples.
     """
     context = {"shop_name": settings.SHOP_NAME, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
@@ -40,6 +57,8 @@ def send_once(
             message.attach_alternative(
                 render_to_string(f"emails/{template}.html", context), "text/html"
             )
+            for filename, content, mimetype in attachments:
+                message.attach(filename, content, mimetype)
             message.send()
     except IntegrityError:
         logger.info("e-mail %s already sent; not sending again", key)
@@ -79,8 +98,6 @@ def send_payment_failed_email(*, order_id: int) -> EmailLog | None:
 
 def send_welcome_email(*, user_id: int) -> EmailLog | None:
     """Welcome a new customer, once per account."""
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.get(pk=user_id)
     return send_once(
         key=f"user:{user.pk}:{EmailLog.Kind.WELCOME}",
@@ -90,3 +107,67 @@ def send_welcome_email(*, user_id: int) -> EmailLog | None:
         context={"user": user},
         user=user,
     )
+
+
+def _staff_recipients():
+    """Active staff users with an e-mail address: who gets reports and digests."""
+    return get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+
+
+def send_sales_report_email(*, report_id: int) -> int:
+    """E-mail a finished sales report (CSV attached, PDF linked) to every staff user, once each.
+
+    Idempotent per recipient (EmailLog key per report and user): a retry
+    after a partial failure sends only to those not reached yet. Returns
+    how many e-mails were sent now.
+    """
+    report = SalesReport.objects.get(pk=report_id)
+    if report.status != SalesReport.Status.DONE:
+        logger.info("%s is %s: no e-mail", report, report.status)
+        return 0
+    with default_storage.open(report.csv_file.name, "rb") as stored:
+        csv_content = stored.read()
+    filename = report.csv_file.name.rsplit("/", 1)[-1]
+    admin_url = settings.SITE_URL + reverse("admin:reports_salesreport_change", args=[report.pk])
+    sent = 0
+    for user in _staff_recipients():
+        sent += (
+            send_once(
+                key=f"sales_report:{report.pk}:user:{user.pk}",
+                kind=EmailLog.Kind.SALES_REPORT,
+                to=user.email,
+                template="sales_report",
+                context={"report": report, "admin_url": admin_url},
+                user=user,
+                attachments=[(filename, csv_content, "text/csv")],
+            )
+            is not None
+        )
+    return sent
+
+
+def send_operator_digest(*, today: date | None = None) -> dict:
+    """E-mail staff the operator digest for the days since the previous weekday, once each.
+
+    Covers orders and failed payments of the period (yesterday; on Monday,
+    Friday to Sunday), and what is open now: dead letters and disabled
+    webhook endpoints. Idempotent per recipient and period. Returns the
+    period and how many e-mails were sent now.
+    """
+    today = today or timezone.localdate()
+    date_from, date_to = selectors.digest_period(today)
+    digest = selectors.operator_digest(date_from=date_from, date_to=date_to)
+    sent = 0
+    for user in _staff_recipients():
+        sent += (
+            send_once(
+                key=f"operator_digest:{date_from:%Y-%m-%d}:{date_to:%Y-%m-%d}:user:{user.pk}",
+                kind=EmailLog.Kind.OPERATOR_DIGEST,
+                to=user.email,
+                template="operator_digest",
+                context={"digest": digest},
+                user=user,
+            )
+            is not None
+        )
+    return {"from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "sent": sent}

@@ -49,3 +49,24 @@ def send_payment_failed_email(order_id: int) -> bool:
 def send_welcome_email(user_id: int) -> bool:
     """E-mail a new customer once per account; retried on SMTP errors."""
     return _send(services.send_welcome_email, user_id=user_id) is not None
+
+
+@shared_task(
+    name="notifications.send_sales_report_email",
+    business_object="reports.SalesReport",
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def send_sales_report_email(report_id: int) -> int:
+    """E-mail a finished sales report to staff, once per person; retried on SMTP errors."""
+    return _send(services.send_sales_report_email, report_id=report_id)
+
+
+@shared_task(name="notifications.send_operator_digest", soft_time_limit=60, time_limit=90)
+def send_operator_digest() -> dict:
+    """E-mail staff the operator digest (beat, weekdays 08:00), once per person and period.
+
+    Retried on SMTP errors. Returns the period covered and how many were sent.
+    """
+    return _send(services.send_operator_digest)

@@ -98,6 +98,9 @@ class Payment(models.Model):
     card_last4 = models.CharField(max_length=4)
     gateway_charge_id = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When the latest charge attempt started: an attempt this recent may still
+    # be talking to the gateway, so the abandoned-order job leaves it alone.
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)

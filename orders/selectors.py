@@ -1,11 +1,32 @@
-"""The order page's view of the pipeline: each background step and its state."""
+"""Reads about orders: each pipeline step's state for the order page, stock unpaid orders hold."""
 
+from collections.abc import Iterable
+
+from django.db.models import Sum
 from django.urls import reverse
 
 from notifications.models import EmailLog
 from reports.models import Invoice
 
-from .models import Order, Payment
+from .models import Order, OrderItem, Payment
+
+
+def quantities_reserved_by_unpaid_orders(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """{product id: units} held by orders still awaiting payment.
+
+    Checkout takes these units out of the shop's stock; until the order is
+    paid (the warehouse then ships them) or cancelled (they come back), the
+    warehouse still counts them as on hand.
+    """
+    rows = (
+        OrderItem.objects.filter(
+            product_id__in=list(product_ids), order__status=Order.Status.PENDING_PAYMENT
+        )
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {row["product_id"]: row["units"] for row in rows}
+
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
 FINAL_STATES = {DONE, FAILED, SKIPPED}

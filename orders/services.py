@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,6 +19,10 @@ from .models import Order, OrderItem, Payment
 from .pipeline import after_payment, order_pipeline
 
 logger = logging.getLogger(__name__)
+
+# Longer than orders.charge_payment's hard time limit: a charge attempt that
+# started earlier than this has finished (or its process was killed).
+CHARGE_IN_FLIGHT_SECONDS = 60
 
 
 def place_order(
@@ -92,7 +97,8 @@ def charge_order(*, order_id: int) -> Payment:
         if payment.is_settled:
             return payment
         payment.attempts += 1
-        payment.save(update_fields=["attempts"])
+        payment.last_attempt_at = timezone.now()
+        payment.save(update_fields=["attempts", "last_attempt_at"])
     try:
         result = gateway.charge(
             amount=payment.amount,
@@ -130,11 +136,80 @@ def cancel_order(*, order: Order, reason: str) -> None:
     order.save(update_fields=["status", "cancel_reason", "updated_at"])
 
 
-def _settle(order_id: int, status: str, *, charge_id: str = "", failure_message: str = ""):
+def cancel_abandoned_orders(*, older_than: timedelta | None = None, limit: int = 500) -> dict:
+    """Cancel orders still awaiting payment after `older_than`, and release their stock.
+
+    `older_than` defaults to settings.ORDERLY_ABANDONED_ORDER_MINUTES, which
+    must stay well above the charge task's whole retry span. Each order goes
+    through cancel_abandoned_order (see its guarantees). Idempotent: a
+    cancelled order is no longer pending, so a second run finds nothing.
+    Returns {"cancelled": n, "left_alone": n} (the task's result).
+    """
+    if older_than is None:
+        older_than = timedelta(minutes=settings.ORDERLY_ABANDONED_ORDER_MINUTES)
+    cutoff = timezone.now() - older_than
+    order_ids = list(
+        Order.objects.filter(
+            status=Order.Status.PENDING_PAYMENT,
+            created_at__lt=cutoff,
+            payment__status=Payment.Status.PENDING,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    minutes = int(older_than.total_seconds() // 60)
+    cancelled = sum(
+        cancel_abandoned_order(order_id=order_id, reason=f"Not paid within {minutes} minutes.")
+        for order_id in order_ids
+    )
+    if cancelled:
+        logger.info("cancelled %d abandoned order(s)", cancelled)
+    return {"cancelled": cancelled, "left_alone": len(order_ids) - cancelled}
+
+
+def cancel_abandoned_order(*, order_id: int, reason: str) -> bool:
+    """Give up on one unpaid order: fail its payment, cancel it, release its stock.
+
+    Goes through the same settlement as a failed charge (_settle): the
+    payment row is locked and only a payment still pending is failed, so an
+    order whose charge succeeded meanwhile stays paid. A payment whose last
+    charge attempt started within CHARGE_IN_FLIGHT_SECONDS is left alone:
+    the gateway may be charging the card right now. True if cancelled now.
+    """
+    recent = timezone.now() - timedelta(seconds=CHARGE_IN_FLIGHT_SECONDS)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(order_id=order_id)
+        if payment.is_settled:
+            return False
+        if payment.last_attempt_at and payment.last_attempt_at > recent:
+            logger.info("order #%s: a charge attempt may be in flight; not cancelling", order_id)
+            return False
+        settled = _settle(
+            order_id, Payment.Status.FAILED, failure_message=reason, cancel_reason=reason
+        )
+    return settled.status == Payment.Status.FAILED
+
+
+def _settle(
+    order_id: int,
+    status: str,
+    *,
+    charge_id: str = "",
+    failure_message: str = "",
+    cancel_reason: str = "",
+):
     """Record a payment's final outcome once, and apply it to the order."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(order_id=order_id)
         if payment.is_settled:  # a concurrent delivery settled it first
+            if status == Payment.Status.SUCCEEDED and payment.status != status:
+                # Only possible if the order was given up on while the gateway
+                # was charging: money taken for a cancelled order.
+                logger.error(
+                    "payment for order #%s succeeded at the gateway (%s) after it was "
+                    "settled %s; the charge needs a refund",
+                    order_id, charge_id, payment.status,
+                )  # fmt: skip
             return payment
         payment.status = status
         payment.gateway_charge_id = charge_id
@@ -150,7 +225,7 @@ def _settle(order_id: int, status: str, *, charge_id: str = "", failure_message:
         else:
             reason = f"Payment declined: {failure_message}"
             if status == Payment.Status.FAILED:
-                reason = "Payment could not be completed."
+                reason = cancel_reason or "Payment could not be completed."
             cancel_order(order=order, reason=reason)
             _publish_payment_failed_email(order)
     return payment

@@ -26,3 +26,13 @@ def charge_payment(self, order_id: int) -> str:
             services.fail_payment(order_id=order_id, reason=f"Gave up: {exc}")
         raise
     return payment.status
+
+
+@shared_task(name="orders.cancel_abandoned_orders", soft_time_limit=120, time_limit=150)
+def cancel_abandoned_orders() -> dict:
+    """Cancel orders left unpaid too long and release their stock (beat, every 5 minutes).
+
+    Idempotent, and safe against a charge in flight: see
+    services.cancel_abandoned_order. Routed to the default queue.
+    """
+    return services.cancel_abandoned_orders()

@@ -221,6 +221,10 @@ CELERY_TASK_ROUTES = {
     "reports.*": {"queue": "reports"},
 }
 
+# Locks for periodic jobs that must not overlap (jobs.locks). The tests point
+# this at their own Redis database.
+ORDERLY_LOCK_REDIS_URL = env.str("ORDERLY_LOCK_REDIS_URL", default=REDIS_URL)
+
 # Shared retry policy for temporary failures (jobs.base.OrderlyTask):
 # exponential backoff with full jitter, capped.
 ORDERLY_RETRY_BACKOFF_SECONDS = env.float("ORDERLY_RETRY_BACKOFF_SECONDS", default=2.0)
@@ -235,6 +239,16 @@ FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
 # How long an outbox row may stay unsent before the relay publishes it.
 ORDERLY_OUTBOX_GRACE_SECONDS = env.int("ORDERLY_OUTBOX_GRACE_SECONDS", default=10)
 
+# --- Periodic work (jobs/schedules.py) ----------------------------------------
+# Unpaid orders older than this are cancelled and their stock released.
+ORDERLY_ABANDONED_ORDER_MINUTES = env.int("ORDERLY_ABANDONED_ORDER_MINUTES", default=30)
+# Housekeeping: how long task results, sent outbox rows and resolved dead letters are kept.
+ORDERLY_TASK_RESULT_RETENTION_DAYS = env.int("ORDERLY_TASK_RESULT_RETENTION_DAYS", default=7)
+ORDERLY_OUTBOX_RETENTION_DAYS = env.int("ORDERLY_OUTBOX_RETENTION_DAYS", default=7)
+ORDERLY_DEAD_LETTER_RETENTION_DAYS = env.int("ORDERLY_DEAD_LETTER_RETENTION_DAYS", default=30)
+# Celery rate limit of the warehouse sync (per worker). Retries pass through it too.
+ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT = env.str("ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT", default="4/m")
+
 # --- External services --------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -243,6 +257,12 @@ PAYMENT_GATEWAY_API_KEY = env.str("PAYMENT_GATEWAY_API_KEY", default="sk_test_sa
 PAYMENT_GATEWAY_TIMEOUT = (
     env.float("PAYMENT_GATEWAY_CONNECT_TIMEOUT", default=3.0),
     env.float("PAYMENT_GATEWAY_READ_TIMEOUT", default=10.0),
+)
+WAREHOUSE_API_URL = env.str("WAREHOUSE_API_URL", default=f"{SITE_URL}/sandbox/warehouse")
+WAREHOUSE_API_KEY = env.str("WAREHOUSE_API_KEY", default="wh_test_sandbox")
+WAREHOUSE_API_TIMEOUT = (
+    env.float("WAREHOUSE_CONNECT_TIMEOUT", default=3.0),
+    env.float("WAREHOUSE_READ_TIMEOUT", default=10.0),
 )
 # Sandbox behaviour (benchmarks set a latency to stand in for a real gateway).
 SANDBOX_GATEWAY_LATENCY_MS = env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0)

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class SandboxConfig(AppConfig):
     name = "sandbox"
-    verbose_name = "Sandbox stand-ins (payment gateway)"
+    verbose_name = "Sandbox stand-ins (payment gateway, warehouse)"

@@ -34,3 +34,37 @@ class GatewayCharge(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status_code < 300
+
+
+class WarehouseItem(models.Model):
+    """What the sandbox warehouse says it has on hand for one SKU.
+
+    Rows are created from the shop's catalog the first time the warehouse
+    API is asked (see sandbox.warehouse); developers change quantities on
+    the sandbox page to watch the stock sync pick them up.
+    """
+
+    sku = models.CharField(max_length=40, unique=True)
+    on_hand = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self):
+        return f"{self.sku}: {self.on_hand} on hand"
+
+
+class WarehouseOutage(models.Model):
+    """While a row exists the sandbox warehouse API answers 503.
+
+    `failures_left` counts down the requests still to fail (the row is
+    deleted at zero); empty means "until someone ends the outage".
+    """
+
+    failures_left = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        left = "until ended" if self.failures_left is None else f"{self.failures_left} left"
+        return f"warehouse outage ({left})"

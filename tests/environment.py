@@ -1,9 +1,10 @@
 """Test environment, loaded by pytest (`-p tests.environment`) before Django starts.
 
 Settings read the environment once, at import; this sets what the tests
-need first: a broker database of their own (flushed by the worker fixture),
-fast retries, a sandbox card that is slow for one second instead of three,
-and media under a temporary folder. Values already in the environment win,
+need first: a broker database of their own (flushed by the worker fixture)
+that also holds the job locks, fast retries, a quick warehouse-sync rate
+limit, a sandbox card that is slow for one second instead of three, and
+media under a temporary folder. Values already in the environment win,
 so CI can point the suite at another broker (TEST_BROKER_URL) or database.
 """
 
@@ -17,6 +18,11 @@ os.environ.setdefault("DJANGO_DEBUG", "true")  # development defaults; pytest-dj
 os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 # Test-only tasks (tests/worker_tasks.py) keep their switches in this Redis database.
 os.environ.setdefault("TEST_CONTROL_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Job locks (jobs.locks) go to the run's own broker database, never to the
+# REDIS_URL a development system on this machine may be using.
+os.environ["ORDERLY_LOCK_REDIS_URL"] = os.environ["CELERY_BROKER_URL"]
+# Retries of the warehouse sync pass through its rate limit; keep them quick.
+os.environ.setdefault("ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT", "30/m")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("ORDERLY_RETRY_BACKOFF_SECONDS", "0.2")
 os.environ.setdefault("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", "1")

@@ -1,3 +1,4 @@
+import re
 import time
 from collections.abc import Callable
 
@@ -21,3 +22,15 @@ CHECKOUT = {
     "shipping_address": "12 Analytical Row\nLondon",
     "card_number": "4242 4242 4242 4242",
 }
+
+
+def documented_defaults() -> dict[str, str]:
+    """NAME=value lines of .env.example: what a deployment runs with unless told otherwise.
+
+    The test run overrides some settings (fast retries); checks of timing
+    invariants use these instead.
+    """
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parent.parent / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z][A-Z0-9_]*=", line))
