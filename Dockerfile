@@ -48,9 +48,11 @@ COPY . .
 
 # Static files are collected at build time with the production storage
 # (DJANGO_DEBUG=false writes the WhiteNoise manifest; it serves DEBUG runs as
-# well). The secret key is a throwaway for this one command, never an ENV.
+# well). Secret key, hosts and database are throwaways for this one command
+# (production start-up requires them), never an ENV.
 # var/ is the only place the app writes to when no S3 bucket is configured.
-RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only \
+RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build-only \
+        DATABASE_URL=sqlite:////tmp/build-only.sqlite3 \
         python manage.py collectstatic --noinput \
     && mkdir -p var/media var/mail \
     && chown -R orderly:orderly var

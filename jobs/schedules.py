@@ -36,6 +36,14 @@ SCHEDULES = [
         description="Publishes pipeline starts that could not be published at commit.",
     ),
     Schedule(
+        name="Dispatch due webhook deliveries",
+        task="notifications.dispatch_due_webhooks",
+        every_seconds=5,
+        expires_seconds=4,
+        description="Sends webhook deliveries whose retry time has come (and any whose "
+        "first dispatch was lost).",
+    ),
+    Schedule(
         name="Sync stock from the warehouse",
         task="inventory.sync_warehouse_stock",
         every_seconds=5 * MINUTE,

@@ -1,6 +1,8 @@
 """Publishing Celery work so that none is lost: the transactional outbox."""
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from celery import signature
@@ -13,8 +15,25 @@ from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
+_publishing_disabled: ContextVar[bool] = ContextVar("orderly_publishing_disabled", default=False)
 
-def publish_on_commit(sig: Signature, *, reference: str = "") -> OutboxMessage:
+
+@contextmanager
+def publishing_disabled():
+    """Within this block publish_on_commit records and publishes nothing.
+
+    For the benchmarks only: the "floor" and "inline" checkout variants
+    (orders.checkout_variants) measure the same database writes without
+    enqueueing. Nothing in the shop itself uses it.
+    """
+    token = _publishing_disabled.set(True)
+    try:
+        yield
+    finally:
+        _publishing_disabled.reset(token)
+
+
+def publish_on_commit(sig: Signature, *, reference: str = "") -> OutboxMessage | None:
     """Record `sig` in the current transaction and publish it once that commits.
 
     If the transaction rolls back, nothing is published. If the broker is
@@ -22,6 +41,8 @@ def publish_on_commit(sig: Signature, *, reference: str = "") -> OutboxMessage:
     it later. Tasks must be idempotent: a crash between publish and marking
     the row sent means the relay publishes it a second time.
     """
+    if _publishing_disabled.get():
+        return None
     message = OutboxMessage.objects.create(signature=dict(sig), reference=reference)
     transaction.on_commit(lambda: publish_message(message_id=message.pk))
     return message

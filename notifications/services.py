@@ -171,3 +171,10 @@ def send_operator_digest(*, today: date | None = None) -> dict:
             is not None
         )
     return {"from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "sent": sent}
+
+
+def emit_order_event(*, order: Order, event_type: str) -> list:
+    """Record a webhook event for `order` in the current transaction (see webhooks.services)."""
+    from .webhooks.services import emit_order_event as emit
+
+    return emit(order=order, event_type=event_type)

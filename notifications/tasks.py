@@ -70,3 +70,43 @@ def send_operator_digest() -> dict:
     Retried on SMTP errors. Returns the period covered and how many were sent.
     """
     return _send(services.send_operator_digest)
+
+
+@shared_task(name="notifications.dispatch_webhooks", soft_time_limit=30, time_limit=45)
+def dispatch_webhooks(delivery_ids: list[int]) -> int:
+    """Publish one send task per open delivery of an event (published after its commit).
+
+    Idempotent: a delivery already sent or being sent is guarded by its attempt token.
+    """
+    from .webhooks import services as webhooks
+
+    return webhooks.dispatch(delivery_ids=delivery_ids)
+
+
+@shared_task(
+    name="notifications.deliver_webhook",
+    business_object="notifications.WebhookDelivery",
+    soft_time_limit=30,
+    time_limit=45,
+)
+def deliver_webhook(delivery_id: int, attempt: int) -> str:
+    """Send one webhook delivery once; a no-op for a stale or duplicate message.
+
+    Never a broker retry: temporary failures put the next attempt time on the
+    row for dispatch_due_webhooks. Exhausted retries and failures that will not
+    pass raise PermanentError, which leaves one dead letter.
+    """
+    from .webhooks import sending
+
+    outcome = sending.deliver(delivery_id=delivery_id, attempt=attempt)
+    if outcome in (sending.Outcome.EXHAUSTED, sending.Outcome.FAILED):
+        raise PermanentError(f"webhook delivery #{delivery_id} {outcome}")
+    return outcome
+
+
+@shared_task(name="notifications.dispatch_due_webhooks", soft_time_limit=30, time_limit=45)
+def dispatch_due_webhooks() -> int:
+    """Publish the webhook deliveries whose next attempt is due (beat, every 5 seconds)."""
+    from .webhooks import services as webhooks
+
+    return webhooks.dispatch_due()

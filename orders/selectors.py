@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db.models import Sum
 from django.urls import reverse
 
-from notifications.models import EmailLog
+from notifications.models import EmailLog, WebhookDelivery
 from reports.models import Invoice
 
 from .models import Order, OrderItem, Payment
@@ -41,7 +41,12 @@ def order_progress(order: Order) -> dict:
     payment = Payment.objects.filter(order=order).first()
     email_kinds = set(EmailLog.objects.filter(order=order).values_list("kind", flat=True))
     invoice = Invoice.objects.filter(order=order).first()
-    steps = [_payment_step(payment), _email_step(order, email_kinds), _invoice_step(order, invoice)]
+    steps = [
+        _payment_step(payment),
+        _email_step(order, email_kinds),
+        _invoice_step(order, invoice),
+        _webhook_step(order),
+    ]
     return {
         "order": str(order.public_id),
         "number": order.number,
@@ -92,3 +97,21 @@ def _invoice_step(order: Order, invoice: Invoice | None) -> dict:
     if order.status == Order.Status.PAID:
         return {**step, "state": PENDING, "detail": "Generating the PDF"}
     return {**step, "state": PENDING, "detail": "Waiting for payment"}
+
+
+def _webhook_step(order: Order) -> dict:
+    step = {"name": "webhooks", "label": "Webhooks"}
+    statuses = list(WebhookDelivery.objects.filter(order=order).values_list("status", flat=True))
+    if not statuses:
+        return {**step, "state": DONE, "detail": "No webhook endpoints subscribed"}
+    if WebhookDelivery.Status.FAILED in statuses:
+        failed = statuses.count(WebhookDelivery.Status.FAILED)
+        return {**step, "state": FAILED, "detail": f"{failed} of {len(statuses)} failed"}
+    open_statuses = {WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING}
+    waiting = sum(status in open_statuses for status in statuses)
+    if waiting:
+        detail = f"Delivering ({len(statuses) - waiting} of {len(statuses)} delivered)"
+        if WebhookDelivery.Status.RETRYING in statuses:
+            detail += ", retrying"
+        return {**step, "state": PENDING, "detail": detail}
+    return {**step, "state": DONE, "detail": f"{len(statuses)} delivered"}

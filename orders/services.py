@@ -12,6 +12,7 @@ from django.utils import timezone
 from inventory.services import release_stock, reserve_stock
 from jobs.errors import TemporaryError
 from jobs.services import publish_on_commit
+from notifications.services import emit_order_event
 
 from . import gateway
 from .errors import EmptyCart, PaymentDeclined
@@ -77,6 +78,7 @@ def place_order(
             card_last4=card_number[-4:],
         )
         publish_on_commit(order_pipeline(order.pk), reference=f"order:{order.public_id}")
+        emit_order_event(order=order, event_type="order.created")
     logger.info("order %s placed (%s, total %s)", order.public_id, order.number, total)
     return order
 
@@ -222,12 +224,15 @@ def _settle(
             order.status = Order.Status.PAID
             order.save(update_fields=["status", "updated_at"])
             publish_on_commit(after_payment(order.pk), reference=f"order:{order.public_id}")
+            emit_order_event(order=order, event_type="order.paid")
         else:
             reason = f"Payment declined: {failure_message}"
             if status == Payment.Status.FAILED:
                 reason = cancel_reason or "Payment could not be completed."
             cancel_order(order=order, reason=reason)
             _publish_payment_failed_email(order)
+            emit_order_event(order=order, event_type="order.payment_failed")
+            emit_order_event(order=order, event_type="order.cancelled")
     return payment
 
 

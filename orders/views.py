@@ -1,21 +1,27 @@
 """Cart, checkout and order pages. Views parse input, call one service, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from storages.backends.s3 import S3Storage
 
 from inventory.errors import InventoryError, UnknownProduct
 
-from . import services
 from .access import get_order_for_request, remember_order
 from .cart import Cart, parse_quantity
+from .checkout_variants import place_order_variant
 from .errors import OrderError
 from .forms import CheckoutForm
 from .models import Order
 from .selectors import order_progress
+
+# How long a signed invoice link from S3 works: long enough to follow the
+# redirect, short enough that a shared link soon stops working.
+INVOICE_LINK_SECONDS = 300
 
 
 def _back(request, default="orders:cart"):
@@ -84,8 +90,11 @@ def checkout(request):
             messages.error(request, "Your cart is empty.")
         elif form.is_valid():
             try:
-                order = services.place_order(
-                    quantities=cart.quantities(), customer=request.user, **form.cleaned_data
+                order = place_order_variant(
+                    settings.ORDERLY_BENCH_CHECKOUT_MODE,
+                    quantities=cart.quantities(),
+                    customer=request.user,
+                    **form.cleaned_data,
                 )
             except (InventoryError, OrderError) as error:
                 messages.error(request, str(error))
@@ -122,9 +131,22 @@ def invoice_download(request, public_id):
     invoice = getattr(order, "invoice", None)
     if invoice is None:
         raise Http404("The invoice is not ready yet.")
+    filename = f"{invoice.number}.pdf"
+    if isinstance(default_storage, S3Storage):
+        # The bucket serves the bytes: the web process hands out a signed link
+        # that stops working after INVOICE_LINK_SECONDS instead of streaming.
+        url = default_storage.url(
+            invoice.file.name,
+            parameters={
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": "application/pdf",
+            },
+            expire=INVOICE_LINK_SECONDS,
+        )
+        return redirect(url)
     return FileResponse(
         default_storage.open(invoice.file.name, "rb"),
         as_attachment=True,
-        filename=f"{invoice.number}.pdf",
+        filename=filename,
         content_type="application/pdf",
     )

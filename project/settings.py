@@ -5,9 +5,11 @@ var/, e-mail written to files under var/mail, invoices under var/media.
 `.env.example` documents each variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,12 +25,40 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
 # with debug pages, the development secret key and the sandbox mounted.
 # `make dev`, docker-compose.yml and the tests set DJANGO_DEBUG=true.
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# --- Security and production (DJANGO_DEBUG=false) -------------------------------
+# A production start-up without these stops here, naming every missing one at
+# once (not one per restart). `manage.py check --deploy` passes with them set.
+PRODUCTION_REQUIRED_VARIABLES = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+if not DEBUG:
+    _missing = [name for name in PRODUCTION_REQUIRED_VARIABLES if not env.str(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG is off (production) but these required environment variables "
+            f"are not set: {', '.join(_missing)}. See .env.example."
+        )
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
     default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET,
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# HTTPS only in production; plain HTTP stays usable in development.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes call these over plain HTTP from inside the host or cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+# Only behind a TLS-terminating proxy that sets X-Forwarded-Proto and strips
+# it from client requests; otherwise a client could claim HTTPS.
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- end security and production -------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,6 +78,8 @@ INSTALLED_APPS = [
     "notifications",
     "reports",
     "sandbox",
+    "ops",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -59,7 +91,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lock-out into a clear response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Login rate limit (django-axes) ----------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins for one username from one IP address,
+# that pair is locked out for AXES_COOLOFF_MINUTES, right password or not
+# (admin and shop login alike). Keyed on the pair so nobody can lock a user
+# out from elsewhere. Unlock early: `manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# --- end login rate limit ---------------------------------------------------------
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -139,6 +188,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "region_name": env.str("AWS_S3_REGION_NAME", default=None),
             "default_acl": None,
             "querystring_auth": True,
+            # Signed links (invoice downloads) carry X-Amz-Expires; AWS needs v4.
+            "signature_version": "s3v4",
             "file_overwrite": True,
         },
     }
@@ -218,6 +269,8 @@ CELERY_TASK_ROUTES = {
     "orders.charge_payment": {"queue": "payments"},
     "notifications.send_*": {"queue": "emails"},
     "notifications.dispatch_webhooks": {"queue": "webhooks"},
+    "notifications.deliver_webhook": {"queue": "webhooks"},
+    "notifications.dispatch_due_webhooks": {"queue": "webhooks"},
     "reports.*": {"queue": "reports"},
 }
 
@@ -236,6 +289,16 @@ ORDERLY_REDACT_KEYS = env.list(
     default=["card", "token", "secret", "password", "authorization", "api_key", "cvc"],
 )
 FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
+
+# --- Health and metrics (ops app) -------------------------------------------------
+# /readyz waits this many seconds for the broker and for workers' replies.
+ORDERLY_READINESS_TIMEOUT = env.float("ORDERLY_READINESS_TIMEOUT", default=2.0)
+# Broker /readyz checks; unset means CELERY_BROKER_URL (the tests point it elsewhere).
+ORDERLY_READINESS_BROKER_URL = env.str("ORDERLY_READINESS_BROKER_URL", default="")
+# Bearer token Prometheus sends to /metrics; empty means staff sessions only.
+ORDERLY_METRICS_TOKEN = env.str("ORDERLY_METRICS_TOKEN", default="")
+# --- end health and metrics -------------------------------------------------------
+
 # How long an outbox row may stay unsent before the relay publishes it.
 ORDERLY_OUTBOX_GRACE_SECONDS = env.int("ORDERLY_OUTBOX_GRACE_SECONDS", default=10)
 
@@ -248,6 +311,27 @@ ORDERLY_OUTBOX_RETENTION_DAYS = env.int("ORDERLY_OUTBOX_RETENTION_DAYS", default
 ORDERLY_DEAD_LETTER_RETENTION_DAYS = env.int("ORDERLY_DEAD_LETTER_RETENTION_DAYS", default=30)
 # Celery rate limit of the warehouse sync (per worker). Retries pass through it too.
 ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT = env.str("ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT", default="4/m")
+
+# --- Outbound webhooks (notifications/webhooks/) -------------------------------
+# Seconds to wait before each retry of a failed delivery (jittered, at least any
+# Retry-After); one more attempt than entries. Kept on the delivery row and
+# dispatched by beat, never as broker countdowns.
+ORDERLY_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "ORDERLY_WEBHOOK_RETRY_SCHEDULE",
+    cast=float,
+    default=[5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600],
+)
+# Failed attempts in a row after which an endpoint is disabled.
+ORDERLY_WEBHOOK_DISABLE_AFTER_FAILURES = env.int(
+    "ORDERLY_WEBHOOK_DISABLE_AFTER_FAILURES", default=30
+)
+ORDERLY_WEBHOOK_TIMEOUT = (
+    env.float("ORDERLY_WEBHOOK_CONNECT_TIMEOUT", default=3.0),
+    env.float("ORDERLY_WEBHOOK_READ_TIMEOUT", default=10.0),
+)
+# Hosts and IP networks exempt from the SSRF checks (local development, tests),
+# e.g. "127.0.0.1,localhost". Empty in production.
+ORDERLY_WEBHOOK_ALLOWED_HOSTS = env.list("ORDERLY_WEBHOOK_ALLOWED_HOSTS", default=[])
 
 # --- External services --------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
@@ -267,6 +351,12 @@ WAREHOUSE_API_TIMEOUT = (
 # Sandbox behaviour (benchmarks set a latency to stand in for a real gateway).
 SANDBOX_GATEWAY_LATENCY_MS = env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0)
 SANDBOX_SLOW_CARD_SECONDS = env.float("SANDBOX_SLOW_CARD_SECONDS", default=3.0)
+
+# Benchmarks only (bench/run.py): which checkout variant the view runs,
+# "orderly" (always, in a shop), "floor" or "inline"; see orders/checkout_variants.py.
+ORDERLY_BENCH_CHECKOUT_MODE = env.str("ORDERLY_BENCH_CHECKOUT_MODE", default="orderly")
+if ORDERLY_BENCH_CHECKOUT_MODE not in ("orderly", "floor", "inline"):
+    raise ImproperlyConfigured("ORDERLY_BENCH_CHECKOUT_MODE must be orderly, floor or inline")
 
 SHOP_NAME = env.str("SHOP_NAME", default="Orderly")
 SHOP_CURRENCY = "EUR"

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("ops.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("orders.urls")),
     path("", include("inventory.urls")),

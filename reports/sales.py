@@ -242,7 +242,9 @@ def compile_sales_report(*, report_id: int) -> SalesReport:
         report.finished_at = timezone.now()
         report.save()
         _publish_staff_email(report)
-    locks.release(_lock_name(report), owner=_lock_owner(report))
+        # Released before the status commits, so a finished report's dates are
+        # always free (the reverse order left a window where they were not).
+        locks.release(_lock_name(report), owner=_lock_owner(report))
     logger.info("%s done: %d orders, %s %s", report, report.orders_count, report.revenue,
                 report.currency)  # fmt: skip
     return report
@@ -264,6 +266,6 @@ def fail_sales_report(*, report_id: int, reason: str) -> SalesReport:
         report.message = reason[:2000]
         report.finished_at = timezone.now()
         report.save(update_fields=["status", "message", "finished_at"])
-    locks.release(_lock_name(report), owner=_lock_owner(report))
+        locks.release(_lock_name(report), owner=_lock_owner(report))  # see compile_sales_report
     logger.warning("%s failed: %s", report, reason)
     return report

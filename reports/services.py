@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from notifications.services import emit_order_event
 from orders.models import Order
 
 from .invoice_pdf import invoice_number, render_invoice
@@ -39,6 +40,7 @@ def generate_invoice(*, order_id: int) -> Invoice | None:
             invoice = Invoice.objects.create(
                 order=order, number=invoice_number(order), file=key, size_bytes=len(pdf)
             )
+            emit_order_event(order=order, event_type="order.invoiced")
     except IntegrityError:
         return Invoice.objects.get(order=order)
     logger.info("invoice %s stored at %s (%d bytes)", invoice.number, key, len(pdf))

@@ -68,3 +68,22 @@ class WarehouseOutage(models.Model):
     def __str__(self):
         left = "until ended" if self.failures_left is None else f"{self.failures_left} left"
         return f"warehouse outage ({left})"
+
+
+class ReceivedWebhook(models.Model):
+    """A webhook the sandbox receiver got, and whether its signature verified."""
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    webhook_id = models.CharField(max_length=100, blank=True)
+    event_type = models.CharField(max_length=60, blank=True)
+    verified = models.BooleanField(default=False)
+    endpoint_id = models.BigIntegerField(null=True, blank=True)  # whose secret verified it
+    problem = models.CharField(max_length=200, blank=True)
+    answered_status = models.PositiveSmallIntegerField(default=204)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.event_type or 'webhook'} {self.webhook_id}"

@@ -28,6 +28,9 @@ os.environ.setdefault("ORDERLY_RETRY_BACKOFF_SECONDS", "0.2")
 os.environ.setdefault("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", "1")
 os.environ.setdefault("SANDBOX_ENABLED", "true")
 os.environ.setdefault("SANDBOX_SLOW_CARD_SECONDS", "1")
+# Webhook retries within a test's patience; the local receiver runs on 127.0.0.1.
+os.environ.setdefault("ORDERLY_WEBHOOK_RETRY_SCHEDULE", "0.1,0.2,0.3")
+os.environ.setdefault("ORDERLY_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 _run_dir = tempfile.mkdtemp(prefix="orderly-test-")
 os.environ.setdefault("MEDIA_ROOT", os.path.join(_run_dir, "media"))
 # A file (not :memory:) so worker processes can open the test database;

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jobs.models import DeadLetter
 from notifications import selectors, services
-from notifications.models import EmailLog
+from notifications.models import EmailLog, WebhookEndpoint
 from notifications.tasks import send_operator_digest
 from orders.models import Order, Payment
 from tests.factories import ProductFactory, create_order
@@ -100,12 +100,24 @@ def test_digest_tells_staff_the_days_orders_failed_payments_and_open_dead_letter
     assert tuesdays_events.number in html and "inventory.sync_warehouse_stock" in html
 
 
-def test_digest_leaves_out_webhook_endpoints_until_they_exist(staff):
-    assert selectors.disabled_webhook_endpoints() is None
+def test_digest_lists_disabled_webhook_endpoints_and_not_active_ones(staff):
+    WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/active", secret="whsec_x", event_types=["order.paid"]
+    )
+    WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/gone",
+        secret="whsec_y",
+        is_active=False,
+        disabled_at=timezone.now(),
+        disabled_reason="The receiver answered 410 Gone.",
+    )
 
     services.send_operator_digest(today=WEDNESDAY)
 
-    assert "WEBHOOK" not in mail.outbox[0].body.upper()
+    body = mail.outbox[0].body
+    assert "DISABLED WEBHOOK ENDPOINTS: 1" in body
+    assert "https://hooks.example.com/gone" in body
+    assert "https://hooks.example.com/active" not in body
 
 
 def test_digest_sent_twice_reaches_each_person_once(staff):

@@ -27,7 +27,7 @@ def test_the_session_that_placed_the_order_sees_it_and_its_status(client, placed
     assert status["Cache-Control"] == "no-store"
     data = status.json()
     assert data["number"] == placed.number
-    assert [step["name"] for step in data["steps"]] == ["payment", "email", "invoice"]
+    assert [step["name"] for step in data["steps"]] == ["payment", "email", "invoice", "webhooks"]
     assert data["final"] is False
 
 

@@ -1,0 +1,98 @@
+"""A real local HTTP receiver for webhook tests, and an independent signature check."""
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """Records every request; answers with queued responses, then with the default."""
+
+    def __init__(self):
+        self.received: list[Received] = []
+        self.responses: deque[tuple[int, dict]] = deque()
+        self.default: tuple[int, dict] = (200, {})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def respond(self, *responses: int | tuple[int, dict]) -> None:
+        """Queue answers for the next requests: a status or (status, headers)."""
+        for response in responses:
+            self.responses.append(response if isinstance(response, tuple) else (response, {}))
+
+    def _handler(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                receiver.received.append(Received(self.path, headers, body))
+                status, extra = (
+                    receiver.responses.popleft() if receiver.responses else receiver.default
+                )
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def standard_webhooks_verify(*, secret: str, headers: dict, body: bytes, tolerance=300) -> bool:
+    """An independent implementation of the Standard Webhooks receiver check.
+
+    (The `standardwebhooks` package is not available to this project's index.)
+    """
+    try:
+        msg_id = headers["webhook-id"]
+        timestamp = headers["webhook-timestamp"]
+        signatures = headers["webhook-signature"]
+    except KeyError:
+        return False
+    if abs(time.time() - int(timestamp)) > tolerance:
+        return False
+    key = base64.b64decode(secret.split("_", 1)[1])
+    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    for candidate in signatures.split(" "):
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            return True
+    return False
