@@ -8,7 +8,7 @@ from datetime import timedelta
 from celery import signature
 from celery.canvas import Signature
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -44,7 +44,8 @@ def publish_on_commit(sig: Signature, *, reference: str = "") -> OutboxMessage |
     if _publishing_disabled.get():
         return None
     message = OutboxMessage.objects.create(signature=dict(sig), reference=reference)
-    transaction.on_commit(lambda: publish_message(message_id=message.pk))
+    # The row in hand is published as is: re-reading it cost a query per order.
+    transaction.on_commit(lambda: _publish(message))
     return message
 
 
@@ -53,6 +54,10 @@ def publish_message(*, message_id: int) -> bool:
     message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
     if message is None:
         return False
+    return _publish(message)
+
+
+def _publish(message: OutboxMessage) -> bool:
     try:
         # retry=False: fail fast when the broker is down; the relay retries.
         signature(message.signature).apply_async(retry=False)
@@ -62,9 +67,16 @@ def publish_message(*, message_id: int) -> bool:
             publish_attempts=message.publish_attempts + 1, last_error=repr(exc)[:2000]
         )
         return False
-    OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now(), publish_attempts=message.publish_attempts + 1, last_error=""
-    )
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Losing this write in a crash only means the relay publishes the
+            # row again (tasks are idempotent), so it need not wait for a WAL
+            # flush: that flush was most of the publishing cost per order.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+            sent_at=timezone.now(), publish_attempts=message.publish_attempts + 1, last_error=""
+        )
     return True
 
 
