@@ -9,10 +9,10 @@ connection errors, 429, 5xx; the task retries) or PermanentError (another
 
 import logging
 
-import requests
 from django.conf import settings
 
-from jobs.errors import PermanentError, TemporaryError
+from jobs import http
+from jobs.errors import PermanentError
 
 logger = logging.getLogger(__name__)
 
@@ -37,24 +37,14 @@ def fetch_on_hand(*, page_size: int = PAGE_SIZE) -> dict[str, int]:
 
 
 def _get_page(page: int, page_size: int) -> dict:
-    try:
-        response = requests.get(
-            f"{settings.WAREHOUSE_API_URL}/stock",
-            params={"page": page, "page_size": page_size},
-            headers={"Authorization": f"Bearer {settings.WAREHOUSE_API_KEY}"},
-            timeout=settings.WAREHOUSE_API_TIMEOUT,
-            allow_redirects=False,
-        )
-    except requests.Timeout as exc:
-        raise TemporaryError(f"warehouse timed out: {exc}") from exc
-    except requests.ConnectionError as exc:
-        raise TemporaryError(f"warehouse unreachable: {exc}") from exc
-
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TemporaryError(
-            f"warehouse answered {response.status_code}",
-            retry_after=_retry_after(response),
-        )
+    response = http.request(
+        "GET",
+        f"{settings.WAREHOUSE_API_URL}/stock",
+        service="warehouse",
+        params={"page": page, "page_size": page_size},
+        headers={"Authorization": f"Bearer {settings.WAREHOUSE_API_KEY}"},
+        timeout=settings.WAREHOUSE_API_TIMEOUT,
+    )
     if response.status_code != 200:
         raise PermanentError(f"warehouse answered {response.status_code}: {response.text[:200]}")
     try:
@@ -76,10 +66,3 @@ def _check_page(body: dict, page: int) -> None:
     next_page = body["next_page"]
     if next_page is not None and (not isinstance(next_page, int) or next_page <= page):
         raise ValueError(f"next_page {next_page!r} does not follow page {page}")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None

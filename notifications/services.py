@@ -109,9 +109,25 @@ def send_welcome_email(*, user_id: int) -> EmailLog | None:
     )
 
 
-def _staff_recipients():
-    """Active staff users with an e-mail address: who gets reports and digests."""
-    return get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+def _send_once_to_staff(*, key: str, kind: str, template: str, context: dict, attachments=()):
+    """send_once to each active staff user with an e-mail (key: `<key>:user:<pk>`).
+
+    Returns how many were sent now; a retry reaches only those not reached yet.
+    """
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+    return sum(
+        send_once(
+            key=f"{key}:user:{user.pk}",
+            kind=kind,
+            to=user.email,
+            template=template,
+            context=context,
+            user=user,
+            attachments=attachments,
+        )
+        is not None
+        for user in staff
+    )
 
 
 def send_sales_report_email(*, report_id: int) -> int:
@@ -129,21 +145,13 @@ def send_sales_report_email(*, report_id: int) -> int:
         csv_content = stored.read()
     filename = report.csv_file.name.rsplit("/", 1)[-1]
     admin_url = settings.SITE_URL + reverse("admin:reports_salesreport_change", args=[report.pk])
-    sent = 0
-    for user in _staff_recipients():
-        sent += (
-            send_once(
-                key=f"sales_report:{report.pk}:user:{user.pk}",
-                kind=EmailLog.Kind.SALES_REPORT,
-                to=user.email,
-                template="sales_report",
-                context={"report": report, "admin_url": admin_url},
-                user=user,
-                attachments=[(filename, csv_content, "text/csv")],
-            )
-            is not None
-        )
-    return sent
+    return _send_once_to_staff(
+        key=f"sales_report:{report.pk}",
+        kind=EmailLog.Kind.SALES_REPORT,
+        template="sales_report",
+        context={"report": report, "admin_url": admin_url},
+        attachments=[(filename, csv_content, "text/csv")],
+    )
 
 
 def send_operator_digest(*, today: date | None = None) -> dict:
@@ -157,19 +165,12 @@ def send_operator_digest(*, today: date | None = None) -> dict:
     today = today or timezone.localdate()
     date_from, date_to = selectors.digest_period(today)
     digest = selectors.operator_digest(date_from=date_from, date_to=date_to)
-    sent = 0
-    for user in _staff_recipients():
-        sent += (
-            send_once(
-                key=f"operator_digest:{date_from:%Y-%m-%d}:{date_to:%Y-%m-%d}:user:{user.pk}",
-                kind=EmailLog.Kind.OPERATOR_DIGEST,
-                to=user.email,
-                template="operator_digest",
-                context={"digest": digest},
-                user=user,
-            )
-            is not None
-        )
+    sent = _send_once_to_staff(
+        key=f"operator_digest:{date_from:%Y-%m-%d}:{date_to:%Y-%m-%d}",
+        kind=EmailLog.Kind.OPERATOR_DIGEST,
+        template="operator_digest",
+        context={"digest": digest},
+    )
     return {"from": f"{date_from:%Y-%m-%d}", "to": f"{date_to:%Y-%m-%d}", "sent": sent}
 
 

@@ -4,7 +4,6 @@ See services.py for how deliveries are created and dispatched; every
 retry here is only a new `next_attempt_at` on the row.
 """
 
-import email.utils
 import json
 import logging
 import random
@@ -15,6 +14,8 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from jobs.http import parse_retry_after
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import safe_http, signing
@@ -48,23 +49,6 @@ def retry_delay(*, attempts: int, retry_after: float | None = None) -> float | N
     if retry_after:
         delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
     return delay
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max((when - timezone.now()).total_seconds(), 0.0)
 
 
 def _claim(delivery_id: int, attempt: int):
