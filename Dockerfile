@@ -31,10 +31,19 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # --- runtime ---------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
+# REMAP_SIGTERM: a stop (SIGTERM) starts Celery's soft shutdown, see
+# CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT in project/settings.py.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH="/app/.venv/bin:${PATH}" \
-    DJANGO_SETTINGS_MODULE=project.settings
+    DJANGO_SETTINGS_MODULE=project.settings \
+    REMAP_SIGTERM=SIGQUIT
+
+# The invoice's Unicode font (DejaVu Sans: Latin, Greek, Cyrillic; Bitstream Vera
+# licence, free to embed), read from ORDERLY_INVOICE_FONT_DIR.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 orderly \
     && useradd --system --uid 10001 --gid orderly --home-dir /app --no-create-home \
@@ -54,8 +63,8 @@ COPY . .
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build-only \
         DATABASE_URL=sqlite:////tmp/build-only.sqlite3 \
         python manage.py collectstatic --noinput \
-    && mkdir -p var/media var/mail \
-    && chown -R orderly:orderly var
+    && mkdir -p var/media var/mail /var/run/orderly-metrics \
+    && chown -R orderly:orderly var /var/run/orderly-metrics
 
 USER orderly
 

@@ -2,17 +2,20 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from safetext.validators import LineField, SafeEmailField, SecretField
+
 
 class SignUpForm(forms.Form):
-    full_name = forms.CharField(
+    # User.first_name and last_name are 150 each; the name is split across them.
+    full_name = LineField(
         max_length=120, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
-    email = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    # The address is also the username, a varchar(150) column.
+    email = SafeEmailField(
+        label="Email", max_length=150, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password = forms.CharField(
+    password = SecretField(
         label="Password",
-        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
@@ -37,9 +40,13 @@ class SignUpForm(forms.Form):
 class EmailAuthenticationForm(AuthenticationForm):
     """Django's login form; usernames are e-mail addresses here."""
 
-    username = forms.EmailField(
+    username = SafeEmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
 
     def clean_username(self):
         return self.cleaned_data["username"].lower()
+
+    password = SecretField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )

@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.services import publish_on_commit
+from jobs.services.outbox import publish_on_commit
 from orders.models import Order
+
+from . import steps
 
 
 def register_customer(*, email: str, password: str, full_name: str, guest_order_ids=()):
@@ -19,8 +21,6 @@ def register_customer(*, email: str, password: str, full_name: str, guest_order_
     other sessions are not claimed: without a verified address, anyone could
     sign up with someone else's e-mail and read their orders.
     """
-    from notifications.tasks import send_welcome_email
-
     first_name, _, last_name = full_name.strip().partition(" ")
     with transaction.atomic():
         user = get_user_model().objects.create_user(
@@ -33,7 +33,7 @@ def register_customer(*, email: str, password: str, full_name: str, guest_order_
         Order.objects.filter(
             customer=None, email__iexact=email, public_id__in=list(guest_order_ids)
         ).update(customer=user)
-        publish_on_commit(send_welcome_email.si(user.pk), reference=f"user:{user.pk}")
+        publish_on_commit(steps.welcome_email(user.pk), reference=f"user:{user.pk}")
     return user
 
 

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from jobs.locks import LockHeld, exclusive
-from orders.selectors import quantities_reserved_by_unpaid_orders
 
 from . import warehouse
 from .errors import OutOfStock, UnknownProduct
+from .lock_objects import lock_products, lock_products_by_sku
 from .models import Product
+from .signals import reserved_units
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,7 @@ def reserve_stock(*, quantities: Mapping[int, int]) -> dict[int, Product]:
         raise RuntimeError("reserve_stock must run inside transaction.atomic()")
     products = {
         product.pk: product
-        for product in Product.objects.select_for_update()
-        .filter(pk__in=quantities.keys(), is_active=True)
-        .order_by("pk")
+        for product in lock_products(product_ids=quantities.keys(), active_only=True)
     }
     for product_id, quantity in quantities.items():
         product = products.get(product_id)
@@ -51,7 +50,7 @@ def reserve_stock(*, quantities: Mapping[int, int]) -> dict[int, Product]:
 
 def release_stock(*, quantities: Mapping[int, int]) -> None:
     """Give stock back (a cancelled order). Must run inside a transaction."""
-    for product in Product.objects.select_for_update().filter(pk__in=quantities).order_by("pk"):
+    for product in lock_products(product_ids=quantities):
         product.stock += quantities[product.pk]
         product.save(update_fields=["stock", "updated_at"])
 
@@ -90,10 +89,8 @@ def sync_stock_from_warehouse(*, page_size: int = warehouse.PAGE_SIZE) -> dict:
 def _apply_on_hand(on_hand: Mapping[str, int]) -> dict:
     updated = unchanged = 0
     with transaction.atomic():
-        products = list(
-            Product.objects.select_for_update().filter(sku__in=list(on_hand)).order_by("pk")
-        )
-        reserved = quantities_reserved_by_unpaid_orders(product_ids=[p.pk for p in products])
+        products = lock_products_by_sku(skus=on_hand)
+        reserved = reserved_units(product_ids=[p.pk for p in products])
         for product in products:
             held = reserved.get(product.pk, 0)
             sellable = on_hand[product.sku] - held

@@ -1,19 +1,18 @@
 from celery import shared_task
-from django.conf import settings
 
 from . import services
 
 
 @shared_task(
     name="inventory.sync_warehouse_stock",
-    rate_limit=settings.ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT,
     soft_time_limit=90,
     time_limit=120,
 )
 def sync_warehouse_stock() -> dict:
     """Set sellable stock from the warehouse's on-hand list (services.sync_stock_from_warehouse).
 
-    Run by beat every 5 minutes. Rate-limited so "run now" clicks and retry
+    Run by beat every 5 minutes. Rate-limited (ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT,
+    applied through CELERY_TASK_ANNOTATIONS) so "run now" clicks and retry
     storms cannot flood the warehouse API. Idempotent; skipped while another
     sync holds the lock. Warehouse outages (timeouts, 5xx) are retried with
     backoff and end as a dead letter when retries run out.

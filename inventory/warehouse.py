@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 
-from jobs import http
+from jobs import transport
 from jobs.errors import PermanentError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def fetch_on_hand(*, page_size: int = PAGE_SIZE) -> dict[str, int]:
 
 
 def _get_page(page: int, page_size: int) -> dict:
-    response = http.request(
+    response = transport.request(
         "GET",
         f"{settings.WAREHOUSE_API_URL}/stock",
         service="warehouse",

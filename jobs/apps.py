@@ -6,9 +6,36 @@ class JobsConfig(AppConfig):
     verbose_name = "Background jobs"
 
     def ready(self):
-        from celery.signals import worker_ready
+        from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_ready
+
+        from . import checks  # noqa: F401 (registers the system checks)
+        from .db_connections import after_task, before_task
+        from .services import queue_pausing, task_attempts
 
         worker_ready.connect(relay_outbox_at_worker_start, weak=False)
+        worker_ready.connect(queue_pausing.cancel_paused_queues_at_worker_start, weak=False)
+        task_attempts.connect()
+        worker_init.connect(refuse_timers_out_of_order, weak=False)
+        beat_init.connect(refuse_timers_out_of_order, weak=False)
+        task_prerun.connect(before_task, weak=False, dispatch_uid="jobs.db_before_task")
+        task_postrun.connect(after_task, weak=False, dispatch_uid="jobs.db_after_task")
+
+
+def refuse_timers_out_of_order(sender=None, **kwargs):
+    """A worker or beat does not start with timers that break their order (see settings).
+
+    Celery's Django fixup runs the system checks at start-up but ignores
+    what they find, and it logs (and survives) an exception from a signal
+    handler: so this exits. Web processes are covered by `manage.py check`
+    and migrate, which stop on these errors too.
+    """
+    from django.core import checks
+
+    from .checks import TIMERS_TAG
+
+    errors = [e for e in checks.run_checks(tags=[TIMERS_TAG]) if e.is_serious()]
+    if errors:
+        raise SystemExit("Refusing to start:\n" + "\n".join(str(error) for error in errors))
 
 
 def relay_outbox_at_worker_start(sender, **kwargs):

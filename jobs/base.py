@@ -18,6 +18,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from .errors import TemporaryError
+from .services.dead_letters import (
+    DEAD_LETTER_HEADER,
+    business_reference,
+    mark_requeue_succeeded,
+    record_dead_letter,
+)
+from .time_limits import soft_time_limit
+from .worker_loss import WorkerKeptDying, refuse_worker_killers
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +63,14 @@ def check_countdown(countdown: float | None, eta: datetime | None) -> None:
 class OrderlyTask(Task):
     """Retries TemporaryError with capped, jittered backoff; dead-letters final failures."""
 
-    max_retries = settings.ORDERLY_RETRY_MAX_RETRIES
     business_object: str | None = None  # app_label.Model whose pk is the first argument
+    # Dead-letters hard time-limit kills with the request filled in (jobs.worker_loss).
+    Request = "jobs.worker_loss:OrderlyRequest"
+
+    @property
+    def max_retries(self) -> int:
+        """settings.ORDERLY_RETRY_MAX_RETRIES, read when used; a task may set its own."""
+        return settings.ORDERLY_RETRY_MAX_RETRIES
 
     def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None,
                     link_error=None, shadow=None, **options):  # fmt: skip
@@ -72,12 +86,11 @@ class OrderlyTask(Task):
         )
         if exc.retry_after:
             delay = max(delay, exc.retry_after)
-        # Stay well inside the visibility timeout (see check_countdown).
-        return min(delay, settings.CELERY_VISIBILITY_TIMEOUT / 2)
+        # The cap holds for Retry-After too: it is below the visibility
+        # timeout (a system check), see check_countdown.
+        return min(delay, settings.ORDERLY_RETRY_BACKOFF_MAX_SECONDS)
 
     def business_reference(self, args) -> str:
-        from .dead_letters import business_reference
-
         try:
             return business_reference(self.business_object, args)
         except Exception:  # a reference is a convenience; never fail a task over it
@@ -85,8 +98,12 @@ class OrderlyTask(Task):
             return ""
 
     def __call__(self, *args, **kwargs):
+        if not (self.request.called_directly or self.request.is_eager):
+            # A message whose every run killed its worker is not run again.
+            refuse_worker_killers(self.request)
         try:
-            return super().__call__(*args, **kwargs)
+            with soft_time_limit(self):  # prefork enforces it itself; gevent does not
+                return super().__call__(*args, **kwargs)
         except TemporaryError as exc:
             if self.request.called_directly or self.request.is_eager:
                 raise
@@ -108,8 +125,6 @@ class OrderlyTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """The task failed for good: leave a dead letter an operator can requeue."""
-        from .dead_letters import record_dead_letter
-
         first_failure = self._first_failure_header()
         record_dead_letter(
             task_name=self.name,
@@ -119,15 +134,15 @@ class OrderlyTask(Task):
             kwargs=kwargs,
             exc=exc,
             traceback=str(einfo.traceback) if einfo else "",
-            attempts=self.request.retries + 1,
+            attempts=exc.deliveries - 1
+            if isinstance(exc, WorkerKeptDying)
+            else self.request.retries + 1,
             worker_hostname=self.request.hostname or "",
             first_failed_at=datetime.fromisoformat(first_failure) if first_failure else None,
             reference=self.business_reference(args),
         )
 
     def on_success(self, retval, task_id, args, kwargs):
-        from .dead_letters import DEAD_LETTER_HEADER, mark_requeue_succeeded
-
         dead_letter_id = self._header(DEAD_LETTER_HEADER)
         if dead_letter_id:
             mark_requeue_succeeded(dead_letter_id=int(dead_letter_id), task_id=task_id)

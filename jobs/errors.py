@@ -23,3 +23,7 @@ class PermanentError(Exception):
 
 class DeadLetterError(Exception):
     """An operator action on a dead letter that cannot be done; the message says why."""
+
+
+class QueuePauseError(Exception):
+    """A pause or resume that cannot be done (unknown queue, already paused); says why."""

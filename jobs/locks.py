@@ -86,6 +86,26 @@ def acquire(name: str, *, owner: str, timeout: float) -> bool:
         raise TemporaryError(f"lock store unreachable: {exc!r}") from exc
 
 
+def hold(name: str, *, owner: str, timeout: float) -> bool:
+    """Take the lock `name` for `owner`, or renew it for another `timeout` if `owner` holds it.
+
+    A lease: the holder calls this more often than `timeout`; when it stops
+    (its process died), the lock expires and another owner can take it.
+    False when someone else holds it.
+    """
+    lock = _lock(name, timeout)
+    try:
+        if lock.acquire(blocking=False, token=owner):
+            return True
+        lock.local.token = owner.encode()
+        lock.reacquire()  # compare-and-extend in Redis: only the owner can renew
+        return True
+    except LockNotOwnedError:
+        return False
+    except RedisError as exc:
+        raise TemporaryError(f"lock store unreachable: {exc!r}") from exc
+
+
 def release(name: str, *, owner: str) -> bool:
     """Release the lock `name` if `owner` still holds it; False if it had expired or moved on."""
     lock = _lock(name)

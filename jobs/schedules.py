@@ -56,8 +56,9 @@ SCHEDULES = [
         task="orders.cancel_abandoned_orders",
         every_seconds=5 * MINUTE,
         expires_seconds=5 * MINUTE - 20,
-        description="Cancels orders unpaid for ORDERLY_ABANDONED_ORDER_MINUTES and releases "
-        "their stock. An order whose payment succeeds first stays paid.",
+        description="Asks the gateway about orders unpaid for ORDERLY_ABANDONED_ORDER_MINUTES, "
+        "and about orders confirming payment: paid if it charged, cancelled (stock released) "
+        "only if it confirms nothing was charged. Retries refunds that are due.",
     ),
     Schedule(
         name="Daily sales report",

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from .models import EmailLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from .webhooks import services as webhooks
+from .services import webhooks
 from .webhooks import signing
 from .webhooks.safe_http import UnsafeWebhookURL
 

@@ -8,6 +8,7 @@ class EmailLog(models.Model):
     class Kind(models.TextChoices):
         ORDER_CONFIRMATION = "order_confirmation", "Order confirmation"
         PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
         WELCOME = "welcome", "Welcome"
         SALES_REPORT = "sales_report", "Sales report (staff)"
         OPERATOR_DIGEST = "operator_digest", "Operator digest (staff)"

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
@@ -11,6 +10,8 @@ from django.utils import timezone
 
 from jobs.models import DeadLetter
 from orders.models import Order, Payment
+
+from .models import WebhookEndpoint
 
 LISTED = 20  # rows listed per section; the counts cover everything
 CENTS = Decimal("0.01")
@@ -69,18 +70,8 @@ def operator_digest(*, date_from: date, date_to: date) -> dict:
     }
 
 
-def disabled_webhook_endpoints() -> list | None:
-    """Webhook endpoints switched off after repeated failures; None while there are none to have.
-
-    The endpoint model (notifications.WebhookEndpoint, with a `disabled_at`
-    timestamp set when it is switched off) is being built separately. Until
-    it exists the digest leaves this section out; once it is installed the
-    section appears with no change here.
-    """
-    try:
-        model = apps.get_model("notifications", "WebhookEndpoint")
-    except LookupError:
-        return None
-    if "disabled_at" not in {field.name for field in model._meta.get_fields()}:
-        return None
-    return list(model.objects.filter(disabled_at__isnull=False).order_by("-disabled_at")[:LISTED])
+def disabled_webhook_endpoints() -> list[WebhookEndpoint]:
+    """Webhook endpoints switched off after repeated failures, most recent first."""
+    return list(
+        WebhookEndpoint.objects.filter(disabled_at__isnull=False).order_by("-disabled_at")[:LISTED]
+    )

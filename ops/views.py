@@ -19,7 +19,7 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """Readiness: 200 when database, broker and a worker per queue answer, else 503."""
+    """Readiness: 200 when database, broker, a worker per queue and beat answer, else 503."""
     result = readiness(broker_url=settings.ORDERLY_READINESS_BROKER_URL or None)
     return JsonResponse(result, status=200 if not result["failed"] else 503)
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Order, OrderItem, Payment
+from .models import Order, OrderItem, Payment, PaymentEvent
 
 
 class OrderItemInline(admin.TabularInline):
@@ -24,8 +24,22 @@ class PaymentInline(admin.StackedInline):
         "gateway_charge_id",
         "attempts",
         "failure_message",
+        "gateway_refund_id",
         "settled_at",
     )
+
+
+class PaymentEventInline(admin.TabularInline):
+    """Every charge attempt, gateway lookup and refund, in order: why the payment is where it is."""
+
+    model = PaymentEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "outcome", "detail")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Order)
@@ -34,7 +48,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "created_at")
     search_fields = ("public_id", "email", "full_name")
     readonly_fields = ("public_id", "customer", "total", "currency", "created_at", "updated_at")
-    inlines = [OrderItemInline, PaymentInline]
+    inlines = [OrderItemInline, PaymentInline, PaymentEventInline]
     date_hierarchy = "created_at"
 
     @admin.display(description="Number", ordering="pk")

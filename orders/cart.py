@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from inventory.errors import OutOfStock, UnknownProduct
 from inventory.models import Product
+from safetext.validators import is_ascii_digits
 
 from .errors import InvalidQuantity
 
@@ -28,11 +29,14 @@ class CartLine:
 
 
 def parse_quantity(raw) -> int:
-    """A quantity typed by a shopper: a whole number from 1 to MAX_QUANTITY."""
-    try:
-        quantity = int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise InvalidQuantity(raw) from None
+    """A quantity typed by a shopper: a whole number from 1 to MAX_QUANTITY, in ASCII digits.
+
+    int() alone would also take "٣", "+3" and "1_0".
+    """
+    text = str(raw).strip() if raw is not None else ""
+    if not is_ascii_digits(text) or len(text) > 2:
+        raise InvalidQuantity(raw)
+    quantity = int(text)
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidQuantity(raw)
     return quantity
@@ -84,9 +88,12 @@ class Cart:
         return sum((line.line_total for line in lines), Decimal("0.00"))
 
     def _product(self, product_id) -> Product:
+        text = str(product_id)
+        if not is_ascii_digits(text) or len(text) > 18:  # a bigint, in ASCII digits
+            raise UnknownProduct(product_id)
         try:
-            return Product.objects.get(pk=int(product_id), is_active=True)
-        except (Product.DoesNotExist, TypeError, ValueError):
+            return Product.objects.get(pk=int(text), is_active=True)
+        except Product.DoesNotExist:
             raise UnknownProduct(product_id) from None
 
     def _set(self, product: Product, quantity: int) -> None:

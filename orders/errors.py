@@ -18,3 +18,7 @@ class InvalidQuantity(OrderError):
 
 class PaymentDeclined(PermanentError):
     """The gateway refused the card. Not retried."""
+
+
+class CannotPayAgain(OrderError):
+    """The order cannot take another card now (paid, being paid, or given up on)."""

@@ -9,6 +9,9 @@ from django.urls import reverse
 class Order(models.Model):
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", "Awaiting payment"
+        # We stopped trying to charge but the gateway has not said whether a
+        # charge went through; the order waits and is asked about again.
+        CONFIRMING_PAYMENT = "confirming_payment", "Confirming payment"
         PAID = "paid", "Paid"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -83,7 +86,10 @@ class Payment(models.Model):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Succeeded"
         DECLINED = "declined", "Declined"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Failed"  # the gateway confirmed nothing was charged
+        # Charged at the gateway for an order that was cancelled meanwhile.
+        REFUND_DUE = "refund_due", "Refund due"
+        REFUNDED = "refunded", "Refunded"
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="payment")
     # Sent to the gateway on every attempt, so a retried charge never charges twice.
@@ -102,6 +108,7 @@ class Payment(models.Model):
     # be talking to the gateway, so the abandoned-order job leaves it alone.
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
+    gateway_refund_id = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 
@@ -109,5 +116,35 @@ class Payment(models.Model):
         return f"Payment for {self.order} ({self.status})"
 
     @property
+    def refund_idempotency_key(self) -> str:
+        return f"{self.idempotency_key}-refund"
+
+    @property
     def is_settled(self) -> bool:
         return self.status != self.Status.PENDING
+
+
+class PaymentEvent(models.Model):
+    """Something that happened to an order's payment, for operators (admin, on the order).
+
+    Every charge attempt, every question to the gateway about what happened
+    to the idempotency key, and every refund leaves one, with its outcome.
+    """
+
+    class Kind(models.TextChoices):
+        ATTEMPT = "attempt", "Charge attempt"
+        LOOKUP = "lookup", "Gateway lookup"
+        REFUND = "refund", "Refund"
+        SETTLED = "settled", "Settled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    outcome = models.CharField(max_length=40)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.outcome}"

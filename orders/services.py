@@ -1,8 +1,12 @@
-"""Business operations on orders: placing them and settling their payment."""
+"""Business operations on orders: placing them and settling their payment.
+
+Giving up on a payment goes through orders.reconciliation, which asks the
+gateway first.
+"""
 
 import logging
+import uuid
 from collections.abc import Mapping
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,19 +15,17 @@ from django.utils import timezone
 
 from inventory.services import release_stock, reserve_stock
 from jobs.errors import TemporaryError
-from jobs.services import publish_on_commit
-from notifications.services import emit_order_event
+from jobs.services.outbox import publish_on_commit
 
-from . import gateway
-from .errors import EmptyCart, PaymentDeclined
-from .models import Order, OrderItem, Payment
-from .pipeline import after_payment, order_pipeline
+from . import gateway, steps
+from .errors import CannotPayAgain, EmptyCart, PaymentDeclined
+from .events import emit_order_event
+from .lock_objects import lock_payment
+from .models import Order, OrderItem, Payment, PaymentEvent
+from .payment_events import record_payment_event
+from .selectors import pay_again_until
 
 logger = logging.getLogger(__name__)
-
-# Longer than orders.charge_payment's hard time limit: a charge attempt that
-# started earlier than this has finished (or its process was killed).
-CHARGE_IN_FLIGHT_SECONDS = 60
 
 
 def place_order(
@@ -77,7 +79,7 @@ def place_order(
             card_number=card_number,
             card_last4=card_number[-4:],
         )
-        publish_on_commit(order_pipeline(order.pk), reference=f"order:{order.public_id}")
+        publish_on_commit(steps.order_pipeline(order.pk), reference=f"order:{order.public_id}")
         emit_order_event(order=order, event_type="order.created")
     logger.info("order %s placed (%s, total %s)", order.public_id, order.number, total)
     return order
@@ -95,12 +97,14 @@ def charge_order(*, order_id: int) -> Payment:
     attempt, for the task to retry.
     """
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(order_id=order_id)
+        payment = lock_payment(order_id=order_id, with_order=True)
         if payment.is_settled:
             return payment
         payment.attempts += 1
         payment.last_attempt_at = timezone.now()
         payment.save(update_fields=["attempts", "last_attempt_at"])
+        attempt = f"Attempt {payment.attempts}"
+        _attempt_event(payment, "sent", f"{attempt} sent to the gateway.")
     try:
         result = gateway.charge(
             amount=payment.amount,
@@ -110,22 +114,22 @@ def charge_order(*, order_id: int) -> Payment:
             reference=str(Order.objects.values_list("public_id", flat=True).get(pk=order_id)),
         )
     except PaymentDeclined as exc:
+        _attempt_event(payment, "declined", f"{attempt}: {exc}")
         return _settle(order_id, Payment.Status.DECLINED, failure_message=str(exc))
     except TemporaryError as exc:
+        _attempt_event(payment, "temporary_error", f"{attempt}: {exc}")
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
             failure_message=str(exc)[:300]
         )
         raise
+    _attempt_event(payment, "charged", f"{attempt}: charge {result.charge_id}.")
     return _settle(order_id, Payment.Status.SUCCEEDED, charge_id=result.charge_id)
 
 
-def fail_payment(*, order_id: int, reason: str) -> Payment:
-    """Give up on an order's payment after the gateway kept failing.
-
-    Called when the charge task has exhausted its retries: the order is
-    cancelled and its stock released, so nothing stays reserved forever.
-    """
-    return _settle(order_id, Payment.Status.FAILED, failure_message=reason)
+def _attempt_event(payment: Payment, outcome: str, detail: str) -> None:
+    record_payment_event(
+        order=payment.order, kind=PaymentEvent.Kind.ATTEMPT, outcome=outcome, detail=detail[:500]
+    )
 
 
 def cancel_order(*, order: Order, reason: str) -> None:
@@ -138,60 +142,6 @@ def cancel_order(*, order: Order, reason: str) -> None:
     order.save(update_fields=["status", "cancel_reason", "updated_at"])
 
 
-def cancel_abandoned_orders(*, older_than: timedelta | None = None, limit: int = 500) -> dict:
-    """Cancel orders still awaiting payment after `older_than`, and release their stock.
-
-    `older_than` defaults to settings.ORDERLY_ABANDONED_ORDER_MINUTES, which
-    must stay well above the charge task's whole retry span. Each order goes
-    through cancel_abandoned_order (see its guarantees). Idempotent: a
-    cancelled order is no longer pending, so a second run finds nothing.
-    Returns {"cancelled": n, "left_alone": n} (the task's result).
-    """
-    if older_than is None:
-        older_than = timedelta(minutes=settings.ORDERLY_ABANDONED_ORDER_MINUTES)
-    cutoff = timezone.now() - older_than
-    order_ids = list(
-        Order.objects.filter(
-            status=Order.Status.PENDING_PAYMENT,
-            created_at__lt=cutoff,
-            payment__status=Payment.Status.PENDING,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    minutes = int(older_than.total_seconds() // 60)
-    cancelled = sum(
-        cancel_abandoned_order(order_id=order_id, reason=f"Not paid within {minutes} minutes.")
-        for order_id in order_ids
-    )
-    if cancelled:
-        logger.info("cancelled %d abandoned order(s)", cancelled)
-    return {"cancelled": cancelled, "left_alone": len(order_ids) - cancelled}
-
-
-def cancel_abandoned_order(*, order_id: int, reason: str) -> bool:
-    """Give up on one unpaid order: fail its payment, cancel it, release its stock.
-
-    Goes through the same settlement as a failed charge (_settle): the
-    payment row is locked and only a payment still pending is failed, so an
-    order whose charge succeeded meanwhile stays paid. A payment whose last
-    charge attempt started within CHARGE_IN_FLIGHT_SECONDS is left alone:
-    the gateway may be charging the card right now. True if cancelled now.
-    """
-    recent = timezone.now() - timedelta(seconds=CHARGE_IN_FLIGHT_SECONDS)
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(order_id=order_id)
-        if payment.is_settled:
-            return False
-        if payment.last_attempt_at and payment.last_attempt_at > recent:
-            logger.info("order #%s: a charge attempt may be in flight; not cancelling", order_id)
-            return False
-        settled = _settle(
-            order_id, Payment.Status.FAILED, failure_message=reason, cancel_reason=reason
-        )
-    return settled.status == Payment.Status.FAILED
-
-
 def _settle(
     order_id: int,
     status: str,
@@ -202,16 +152,21 @@ def _settle(
 ):
     """Record a payment's final outcome once, and apply it to the order."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order").get(order_id=order_id)
+        payment = lock_payment(order_id=order_id, with_order=True)
         if payment.is_settled:  # a concurrent delivery settled it first
-            if status == Payment.Status.SUCCEEDED and payment.status != status:
-                # Only possible if the order was given up on while the gateway
-                # was charging: money taken for a cancelled order.
-                logger.error(
-                    "payment for order #%s succeeded at the gateway (%s) after it was "
-                    "settled %s; the charge needs a refund",
-                    order_id, charge_id, payment.status,
-                )  # fmt: skip
+            if status == Payment.Status.SUCCEEDED and payment.status == Payment.Status.FAILED:
+                # The order was given up on while the gateway was charging:
+                # money taken for a cancelled order, whose stock is gone. It is
+                # refunded (orders.reconciliation.refund_payment).
+                payment.status = Payment.Status.REFUND_DUE
+                payment.gateway_charge_id = charge_id
+                payment.save(update_fields=["status", "gateway_charge_id"])
+                record_payment_event(
+                    order=payment.order,
+                    kind=PaymentEvent.Kind.SETTLED,
+                    outcome="refund_due",
+                    detail=f"Charge {charge_id} landed on a cancelled order.",
+                )
             return payment
         payment.status = status
         payment.gateway_charge_id = charge_id
@@ -223,20 +178,60 @@ def _settle(
         if status == Payment.Status.SUCCEEDED:
             order.status = Order.Status.PAID
             order.save(update_fields=["status", "updated_at"])
-            publish_on_commit(after_payment(order.pk), reference=f"order:{order.public_id}")
+            publish_on_commit(steps.after_payment(order.pk), reference=f"order:{order.public_id}")
             emit_order_event(order=order, event_type="order.paid")
         else:
             reason = f"Payment declined: {failure_message}"
             if status == Payment.Status.FAILED:
                 reason = cancel_reason or "Payment could not be completed."
             cancel_order(order=order, reason=reason)
-            _publish_payment_failed_email(order)
+            publish_on_commit(
+                steps.payment_failed_notice(order.pk), reference=f"order:{order.public_id}"
+            )
             emit_order_event(order=order, event_type="order.payment_failed")
             emit_order_event(order=order, event_type="order.cancelled")
     return payment
 
 
-def _publish_payment_failed_email(order: Order) -> None:
-    from notifications.tasks import send_payment_failed_email
+def pay_again(*, order_id: int, card_number: str) -> Payment:
+    """Charge a declined order again, with another card. The order is kept.
 
-    publish_on_commit(send_payment_failed_email.si(order.pk), reference=f"order:{order.public_id}")
+    Under the payment's row lock: refuses (CannotPayAgain) unless the card
+    was declined within the pay-again window (selectors.pay_again_until), so
+    a paid order, a second click while the first charge runs, or an order
+    given up on is never charged again. Reserves the order's items again
+    (locked in primary-key order, as at checkout; UnknownProduct or
+    OutOfStock and nothing changed if one is gone), puts the order back to
+    awaiting payment, and gives the payment a new idempotency key, so the
+    gateway sees a new charge rather than replaying the declined one. The
+    charge is published through the outbox on commit, as at checkout.
+    """
+    with transaction.atomic():
+        payment = lock_payment(order_id=order_id, with_order=True)
+        order = payment.order
+        if payment.status == Payment.Status.SUCCEEDED:
+            raise CannotPayAgain("This order is already paid.")
+        if payment.status == Payment.Status.PENDING:
+            raise CannotPayAgain("This order's payment is already in progress.")
+        if pay_again_until(payment) is None:
+            raise CannotPayAgain(
+                "This order can no longer be paid: its items went back on sale. "
+                "Please place a new order."
+            )
+        reserve_stock(quantities={item.product_id: item.quantity for item in order.items.all()})
+        payment.idempotency_key = f"order-{order.public_id}-charge-{uuid.uuid4().hex[:12]}"
+        payment.status = Payment.Status.PENDING
+        payment.card_number = card_number
+        payment.card_last4 = card_number[-4:]
+        payment.attempts = 0
+        payment.last_attempt_at = None
+        payment.failure_message = ""
+        payment.gateway_charge_id = ""
+        payment.settled_at = None
+        payment.save()
+        order.status = Order.Status.PENDING_PAYMENT
+        order.cancel_reason = ""
+        order.save(update_fields=["status", "cancel_reason", "updated_at"])
+        publish_on_commit(steps.order_pipeline(order.pk), reference=f"order:{order.public_id}")
+    logger.info("order %s: paying again with another card", order.public_id)
+    return payment

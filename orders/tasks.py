@@ -2,7 +2,7 @@ from celery import shared_task
 
 from jobs.errors import TemporaryError
 
-from . import services
+from . import reconciliation
 
 
 @shared_task(
@@ -13,26 +13,31 @@ from . import services
     time_limit=45,
 )
 def charge_payment(self, order_id: int) -> str:
-    """Charge the order's card once (idempotent; see services.charge_order).
+    """Charge the order's card once (idempotent; see reconciliation.charge_payment).
 
     Gateway timeouts, connection errors and 5xx are retried with backoff; a
-    decline is final. When retries run out the order is cancelled and its
-    stock released before the task fails.
+    decline is final. When retries run out the gateway is asked what
+    happened to the charge before anything is given up: a charge it took
+    settles the payment; an order with no clear answer waits in
+    "Confirming payment" (and the task fails, leaving a dead letter).
     """
     try:
-        payment = services.charge_order(order_id=order_id)
+        return reconciliation.charge_payment(order_id=order_id)
     except TemporaryError as exc:
         if self.request.retries >= self.max_retries:
-            services.fail_payment(order_id=order_id, reason=f"Gave up: {exc}")
+            reason = f"Gave up after {self.request.retries + 1} attempts: {exc}"
+            status = reconciliation.reconcile_payment(order_id=order_id, reason=reason)
+            if status == "succeeded":
+                return status
         raise
-    return payment.status
 
 
 @shared_task(name="orders.cancel_abandoned_orders", soft_time_limit=120, time_limit=150)
 def cancel_abandoned_orders() -> dict:
-    """Cancel orders left unpaid too long and release their stock (beat, every 5 minutes).
+    """Settle orders left unpaid too long, asking the gateway first (beat, every 5 minutes).
 
-    Idempotent, and safe against a charge in flight: see
-    services.cancel_abandoned_order. Routed to the default queue.
+    Also asks again about orders "confirming payment" and retries refunds
+    that are due. Idempotent; see reconciliation.reconcile_stale_payments.
+    Routed to the default queue.
     """
-    return services.cancel_abandoned_orders()
+    return reconciliation.reconcile_stale_payments()

@@ -18,7 +18,8 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 # A developer's .env is read unless told not to (the tests do, so a local
 # EMAIL_URL or DATABASE_URL cannot leak into them). Real environment wins.
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+# (Only if there is one: without, django-environ logs a warning in every process.)
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True) and (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env")
 
 # Off unless asked for: a deploy that forgets this variable must not run
@@ -30,8 +31,12 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A production start-up without these stops here, naming every missing one at
 # once (not one per restart). `manage.py check --deploy` passes with them set.
 PRODUCTION_REQUIRED_VARIABLES = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+# The key .env.example (and so `make dev`'s .env) carries; never a production key.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 (public on purpose)
 if not DEBUG:
     _missing = [name for name in PRODUCTION_REQUIRED_VARIABLES if not env.str(name, default="")]
+    if env.str("DJANGO_SECRET_KEY", default="") == DEVELOPMENT_SECRET_KEY:
+        _missing.insert(0, "DJANGO_SECRET_KEY (it is the development key from .env.example)")
     if _missing:
         raise ImproperlyConfigured(
             "DJANGO_DEBUG is off (production) but these required environment variables "
@@ -39,7 +44,7 @@ if not DEBUG:
         )
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
-    default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET,
+    default=DEVELOPMENT_SECRET_KEY if DEBUG else environ.Env.NOTSET,
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -77,19 +82,25 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "reports",
+    "storefront",
     "sandbox",
     "ops",
+    "console",
     "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: a cookie holding a control character is ignored (issue 12).
+    "safetext.middleware.DropCookiesWithControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Query strings with control characters get a 400 here (issue 12).
+    "safetext.middleware.RefuseControlCharactersInQueryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lock-out into a clear response.
     "axes.middleware.AxesMiddleware",
@@ -108,6 +119,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# django-axes otherwise logs its configuration ("AXES: BEGIN ...") from every process.
+AXES_VERBOSE = False
 # --- end login rate limit ---------------------------------------------------------
 
 ROOT_URLCONF = "project.urls"
@@ -223,10 +236,32 @@ EMAIL_TIMEOUT = 10
 # --- Celery -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://localhost:6379/0")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-# A message not acknowledged within this many seconds is delivered again. It
-# must exceed every countdown/ETA put on the broker (see jobs.base) and every
-# task's hard time limit, or work would run twice.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+
+# --- Timers, and the order they must keep ---------------------------------------
+# A worker that dies (a pool child or the main process) leaves its message
+# unacknowledged; Redis delivers it again after the visibility timeout
+# (RabbitMQ as soon as the connection drops). Recovery therefore takes about
+# one visibility timeout, and these timers must keep this order:
+#
+#   every task's hard time limit      <  visibility timeout   (else it runs twice)
+#   retry countdown cap (and ETAs)    <  visibility timeout   (else it runs twice)
+#   a charge's whole retry span
+#     + visibility timeout            <  abandoned-order delay (give up only after)
+#   charge task's hard time limit     <  charge in-flight window
+#
+# jobs.checks and orders.checks refuse a configuration that breaks it
+# (`manage.py check`, every web and worker start). Waits longer than the
+# visibility timeout live in the database (webhook retries, abandoned orders).
+# ORDERLY_TIMER_SCALE multiplies all of these at once, the task time limits
+# included, so the order holds at any scale: the chaos tests run at 1/10.
+ORDERLY_TIMER_SCALE = env.float("ORDERLY_TIMER_SCALE", default=1.0)
+
+
+def _scaled(seconds: float) -> float:
+    return seconds * ORDERLY_TIMER_SCALE
+
+
+CELERY_VISIBILITY_TIMEOUT = _scaled(env.int("CELERY_VISIBILITY_TIMEOUT", default=300))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # How often workers look for messages a dead worker left unacknowledged
@@ -234,6 +269,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # default sweeps only every 10th interval; throttle 1 makes it every one.
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": 1,
+    # The sweep takes a lock in Redis; kombu keeps it 300 s, so a worker killed
+    # mid-sweep stopped every restore for 5 minutes. A sweep moves at most 10
+    # messages: 10 s is ample.
+    "unacked_mutex_expire": 10,
     "socket_connect_timeout": 3,
     "socket_timeout": 5,
 }
@@ -250,15 +289,37 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
+# Keep workers' database connections between tasks (Celery's Django fixup
+# would close them after every task); jobs.db_connections applies
+# DATABASE_CONN_MAX_AGE and the health checks instead, as Django does per request.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_TASK_SOFT_TIME_LIMIT = _scaled(env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60))
+CELERY_TASK_TIME_LIMIT = _scaled(env.int("CELERY_TASK_TIME_LIMIT", default=90))
+# Each task's own limits (its decorator) are multiplied by ORDERLY_TIMER_SCALE
+# (CELERY_TASK_ANNOTATIONS, below).
+# A deploy stops workers with SIGTERM; `make dev` (scripts/supervise.py) and
+# compose set REMAP_SIGTERM=SIGQUIT, so SIGTERM starts Celery's soft shutdown:
+# running tasks get this long to finish, then those still running are given
+# back to the broker at once instead of after the visibility timeout (or of
+# being SIGKILLed by a stop timeout). Not scaled: it races nothing above.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=20.0)
+# Not on idle: an idle worker's unacknowledged messages (retries waiting for
+# their countdown) go back to Redis when its channel closes anyway (kombu's
+# restore at shutdown; RabbitMQ on disconnect), so waiting would only slow a deploy.
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler under a lease: only one beat sends (jobs.beat).
+CELERY_BEAT_SCHEDULER = "jobs.beat:LeasedDatabaseScheduler"
+# Write each schedule's last run at once, so a beat taking over knows it.
+CELERY_BEAT_SYNC_EVERY = 1
+# A dead beat's lease expires after this; a standby takes over at its next tick
+# (within a third of it). Below 45 s: takeover within a minute (jobs.checks).
+ORDERLY_BEAT_LEASE_SECONDS = _scaled(env.float("ORDERLY_BEAT_LEASE_SECONDS", default=30.0))
 
 # Queues and routes are declared here, once. One worker pool consumes each
 # queue, so a flood of e-mails never delays a payment.
@@ -281,14 +342,23 @@ ORDERLY_LOCK_REDIS_URL = env.str("ORDERLY_LOCK_REDIS_URL", default=REDIS_URL)
 # Shared retry policy for temporary failures (jobs.base.OrderlyTask):
 # exponential backoff with full jitter, capped.
 ORDERLY_RETRY_BACKOFF_SECONDS = env.float("ORDERLY_RETRY_BACKOFF_SECONDS", default=2.0)
-ORDERLY_RETRY_BACKOFF_MAX_SECONDS = env.int("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", default=300)
+ORDERLY_RETRY_BACKOFF_MAX_SECONDS = _scaled(
+    env.float("ORDERLY_RETRY_BACKOFF_MAX_SECONDS", default=120)
+)
 ORDERLY_RETRY_MAX_RETRIES = env.int("ORDERLY_RETRY_MAX_RETRIES", default=6)
+# A message whose task killed its worker process this many times (a crash,
+# os._exit, the OOM killer) is dead-lettered instead of delivered again.
+ORDERLY_MAX_DELIVERIES = env.int("ORDERLY_MAX_DELIVERIES", default=3)
 # Argument keys (substrings, case-insensitive) whose values dead letters hide.
 ORDERLY_REDACT_KEYS = env.list(
     "ORDERLY_REDACT_KEYS",
     default=["card", "token", "secret", "password", "authorization", "api_key", "cvc"],
 )
 FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
+# Default pace of "Requeue all matching this filter" (the operator can change it).
+ORDERLY_BULK_REQUEUE_RATE_PER_SECOND = env.float(
+    "ORDERLY_BULK_REQUEUE_RATE_PER_SECOND", default=5.0
+)
 
 # --- Health and metrics (ops app) -------------------------------------------------
 # /readyz waits this many seconds for the broker and for workers' replies.
@@ -297,20 +367,51 @@ ORDERLY_READINESS_TIMEOUT = env.float("ORDERLY_READINESS_TIMEOUT", default=2.0)
 ORDERLY_READINESS_BROKER_URL = env.str("ORDERLY_READINESS_BROKER_URL", default="")
 # Bearer token Prometheus sends to /metrics; empty means staff sessions only.
 ORDERLY_METRICS_TOKEN = env.str("ORDERLY_METRICS_TOKEN", default="")
+# Where every process (gunicorn workers, Celery pool processes, beat) writes its
+# task counters for /metrics to add up (prometheus_client's multiprocess mode).
+# Empty: /metrics shows only what the database and the broker know.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# Off only to measure what the task counters cost (bench/run.py, metrics_cost).
+ORDERLY_TASK_METRICS = env.bool("ORDERLY_TASK_METRICS", default=True)
+# /readyz calls beat stale when the newest periodic send is older than the
+# shortest interval schedule plus this; a schedule this far past due is "late".
+ORDERLY_BEAT_GRACE_SECONDS = env.int("ORDERLY_BEAT_GRACE_SECONDS", default=30)
+# Beat writes each schedule's last run to the database after every send (not
+# every 3 minutes), so lateness and beat health are read from fresh rows.
+CELERY_BEAT_SYNC_EVERY = 1
+# "json": one JSON object per log line, with task, queue, order and trace ids.
+ORDERLY_LOG_FORMAT = env.str("ORDERLY_LOG_FORMAT", default="plain")
+# OpenTelemetry traces (ops.tracing), off unless an OTLP/HTTP endpoint is set,
+# e.g. http://jaeger:4318. OTEL_SERVICE_NAME and the other OTEL_* variables apply.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="orderly")
 # --- end health and metrics -------------------------------------------------------
 
 # How long an outbox row may stay unsent before the relay publishes it.
 ORDERLY_OUTBOX_GRACE_SECONDS = env.int("ORDERLY_OUTBOX_GRACE_SECONDS", default=10)
 
 # --- Periodic work (jobs/schedules.py) ----------------------------------------
-# Unpaid orders older than this are cancelled and their stock released.
-ORDERLY_ABANDONED_ORDER_MINUTES = env.int("ORDERLY_ABANDONED_ORDER_MINUTES", default=30)
+# Unpaid orders older than this are settled with the gateway (orders.reconciliation):
+# paid if it charged, cancelled and their stock released if it confirms it did not.
+ORDERLY_ABANDONED_ORDER_SECONDS = _scaled(
+    60 * env.int("ORDERLY_ABANDONED_ORDER_MINUTES", default=30)
+)
+# A charge attempt younger than this may still be on its way to the gateway:
+# it is never treated as "nothing charged" (above the charge task's hard limit).
+ORDERLY_CHARGE_IN_FLIGHT_SECONDS = _scaled(60)
 # Housekeeping: how long task results, sent outbox rows and resolved dead letters are kept.
 ORDERLY_TASK_RESULT_RETENTION_DAYS = env.int("ORDERLY_TASK_RESULT_RETENTION_DAYS", default=7)
 ORDERLY_OUTBOX_RETENTION_DAYS = env.int("ORDERLY_OUTBOX_RETENTION_DAYS", default=7)
 ORDERLY_DEAD_LETTER_RETENTION_DAYS = env.int("ORDERLY_DEAD_LETTER_RETENTION_DAYS", default=30)
 # Celery rate limit of the warehouse sync (per worker). Retries pass through it too.
 ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT = env.str("ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT", default="4/m")
+# Task options that come from settings are applied here, not read at import in
+# tasks.py, together with every task's time limits times ORDERLY_TIMER_SCALE (one
+# annotation object: Celery applies only the first annotation matching a task).
+ORDERLY_TASK_OPTIONS = {
+    "inventory.sync_warehouse_stock": {"rate_limit": ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT},
+}
+CELERY_TASK_ANNOTATIONS = ["jobs.timers:TaskAnnotations"]
 
 # --- Outbound webhooks (notifications/webhooks/) -------------------------------
 # Seconds to wait before each retry of a failed delivery (jittered, at least any
@@ -352,23 +453,52 @@ WAREHOUSE_API_TIMEOUT = (
 SANDBOX_GATEWAY_LATENCY_MS = env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0)
 SANDBOX_SLOW_CARD_SECONDS = env.float("SANDBOX_SLOW_CARD_SECONDS", default=3.0)
 
-# Benchmarks only (bench/run.py): which checkout variant the view runs,
-# "orderly" (always, in a shop), "floor" or "inline"; see orders/checkout_variants.py.
-ORDERLY_BENCH_CHECKOUT_MODE = env.str("ORDERLY_BENCH_CHECKOUT_MODE", default="orderly")
-if ORDERLY_BENCH_CHECKOUT_MODE not in ("orderly", "floor", "inline"):
-    raise ImproperlyConfigured("ORDERLY_BENCH_CHECKOUT_MODE must be orderly, floor or inline")
-
 SHOP_NAME = env.str("SHOP_NAME", default="Orderly")
 SHOP_CURRENCY = "EUR"
+# Locale of prices, amounts and dates on pages, e-mails and invoices (a CLDR/Babel
+# name): en_IE gives "€19.90", de_DE "19,90 €".
+SHOP_LOCALE = env.str("SHOP_LOCALE", default="en_IE")
 SELLER_ADDRESS = env.list(
     "SELLER_ADDRESS", default=["Orderly GmbH", "Hauptstrasse 1", "10115 Berlin", "Germany"]
+)
+# Invoices: the Unicode font (DejaVu Sans, Debian's fonts-dejavu-core) is read from here.
+ORDERLY_INVOICE_FONT_DIR = env.str(
+    "ORDERLY_INVOICE_FONT_DIR", default="/usr/share/fonts/truetype/dejavu"
 )
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Logs say what work was done: no line per idle run of the every-few-seconds
+    # jobs, and no start-up chatter (broker URL, peers, task lists) from workers
+    # and Flower (jobs/log_filters.py); every line carries its task, queue,
+    # order and trace (ops/log_context.py).
+    "filters": {
+        "context": {"()": "ops.log_context.ContextFilter"},
+        "frequent_jobs": {"()": "jobs.log_filters.QuietFrequentJobs"},
+        "startup_chatter": {"()": "jobs.log_filters.QuietStartupChatter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.log_context.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if ORDERLY_LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.beat": {"filters": ["frequent_jobs"]},
+        "celery.worker.strategy": {"filters": ["frequent_jobs"]},
+        "celery.app.trace": {"filters": ["frequent_jobs"]},
+        "celery.worker.consumer.connection": {"level": "WARNING"},
+        "celery.worker.consumer.mingle": {"level": "WARNING"},
+        "celery.worker.control": {"filters": ["startup_chatter"]},
+        "flower.command": {"filters": ["startup_chatter"]},
+        "kombu.mixins": {"level": "WARNING"},
+    },
 }

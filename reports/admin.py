@@ -10,9 +10,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import sales
 from .errors import ReportError
-from .models import Invoice, SalesReport
+from .models import Invoice, InvoiceFailure, SalesReport
+from .services import sales
 
 
 @admin.register(Invoice)
@@ -20,6 +20,15 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_display = ("number", "order", "size_bytes", "created_at")
     search_fields = ("number", "order__public_id")
     readonly_fields = ("order", "number", "file", "size_bytes", "created_at")
+
+
+@admin.register(InvoiceFailure)
+class InvoiceFailureAdmin(admin.ModelAdmin):
+    """Invoices that could not be rendered; the dead letter has the traceback and the requeue."""
+
+    list_display = ("order", "reason", "created_at")
+    search_fields = ("order__public_id", "reason")
+    readonly_fields = ("order", "reason", "created_at")
 
 
 class SalesReportRequestForm(forms.Form):

@@ -1,3 +1,6 @@
+from jobs.errors import PermanentError
+
+
 class ReportError(Exception):
     """Base of the reports app's domain errors; admin shows the message."""
 
@@ -13,3 +16,7 @@ class ReportAlreadyRunning(ReportError):
             "wait for it to finish."
         )
         self.report = report
+
+
+class InvoiceRenderingFailed(PermanentError):
+    """Rendering an invoice raised: a bug or data it cannot handle. Not retried."""

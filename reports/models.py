@@ -15,10 +15,28 @@ class Invoice(models.Model):
         return self.number
 
 
+class InvoiceFailure(models.Model):
+    """An order whose invoice could not be rendered (a bug or bad data, not a storage outage).
+
+    Written once, with the task's dead letter; the order page reads it to say
+    the invoice could not be produced and stop waiting. Deleted when a
+    requeued task renders the invoice after all.
+    """
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.CASCADE, related_name="invoice_failure"
+    )
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Invoice of {self.order} failed: {self.reason}"
+
+
 class SalesReport(models.Model):
     """Sales of paid orders placed in a date range, as CSV and PDF files.
 
-    Built by a Celery chord (reports.sales): one part per hour of the range,
+    Built by a Celery chord (reports.services.sales): one part per hour of the range,
     computed in parallel, then one task compiles the files. Progress is the
     number of parts done out of `parts_total`.
     """

@@ -1,6 +1,5 @@
 """The sales report's numbers, and its CSV and PDF renderings (pure: no I/O)."""
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,9 +12,13 @@ from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from safetext.spreadsheet import FormulaSafeWriter
+
+from .pdf_text import TextWriter
 
 ZERO = Decimal("0.00")
 
@@ -87,9 +90,12 @@ class SalesSummary:
 
 
 def render_sales_csv(summary: SalesSummary) -> bytes:
-    """Sections for a spreadsheet: header, totals, by category, by day, by hour (UTF-8)."""
+    """Sections for a spreadsheet: header, totals, by category, by day, by hour (UTF-8).
+
+    Text cells (a category an operator typed) cannot start a formula.
+    """
     out = StringIO()
-    writer = csv.writer(out)
+    writer = FormulaSafeWriter(out)
     writer.writerow([summary.title])
     writer.writerow(["From", f"{summary.date_from:%Y-%m-%d}", "To", f"{summary.date_to:%Y-%m-%d}"])
     writer.writerow(["Currency", summary.currency, "Time zone", summary.time_zone])
@@ -115,6 +121,8 @@ def render_sales_csv(summary: SalesSummary) -> bytes:
 def render_sales_pdf(summary: SalesSummary) -> bytes:
     """A PDF with the totals, a revenue-by-hour chart and the breakdowns; real text throughout."""
     styles = getSampleStyleSheet()
+    writer = TextWriter()  # category names are typed by staff: escaped, in a Unicode font
+    label_style = ParagraphStyle("Label", parent=styles["BodyText"], fontName=writer.fonts.regular)
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -150,7 +158,11 @@ def render_sales_pdf(summary: SalesSummary) -> bytes:
         _table(
             [["Category", "Units", "Revenue"]]
             + [
-                [line.label, str(line.units), f"{line.revenue} {currency}"]
+                [
+                    Paragraph(writer.markup(line.label), label_style),
+                    str(line.units),
+                    f"{line.revenue} {currency}",
+                ]
                 for line in summary.by_category
             ]
             + [["Total", str(summary.units), f"{summary.revenue} {currency}"]]

@@ -1,22 +1,15 @@
 from datetime import date, datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 
-from jobs.errors import PermanentError, TemporaryError
+from jobs.transport import transport_errors
 
-from . import sales, services
-
-
-def _storage_error(exc: Exception, what: str) -> Exception:
-    """A storage failure as TemporaryError (5xx, 429, I/O) or PermanentError (other 4xx)."""
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-        error = TemporaryError if status >= 500 or status == 429 else PermanentError
-        return error(f"{what} storage: {exc!r}")
-    return TemporaryError(f"{what} storage: {exc!r}")
+from .services import invoices, sales
 
 
+# The order's pipeline tasks keep their results: the order's timeline and admin's
+# Task results show each attempt. Periodic jobs keep theirs too ("Run a job now and
+# find its result", README). Tasks whose own row is the record set ignore_result.
 @shared_task(
     name="reports.generate_invoice_pdf",
     business_object="orders.Order",
@@ -24,15 +17,16 @@ def _storage_error(exc: Exception, what: str) -> Exception:
     time_limit=90,
 )
 def generate_invoice_pdf(order_id: int) -> str | None:
-    """Render and store a paid order's invoice once; storage errors are retried."""
-    try:
-        invoice = services.generate_invoice(order_id=order_id)
-    except (ClientError, OSError, BotoCoreError) as exc:
-        raise _storage_error(exc, "invoice") from exc
+    """Render and store a paid order's invoice once; storage errors are retried.
+
+    A rendering failure (InvoiceRenderingFailed) is permanent: one dead letter.
+    """
+    with transport_errors("invoice storage"):
+        invoice = invoices.generate_invoice(order_id=order_id)
     return invoice.file.name if invoice else None
 
 
-# --- The sales report (see reports.sales for the whole flow) -------------------------
+# --- The sales report (see reports.services.sales for the whole flow) -------------------------
 
 
 @shared_task(name="reports.generate_daily_sales_report", soft_time_limit=30, time_limit=45)
@@ -76,18 +70,19 @@ def compute_sales_report_part(report_id: int, hour_start: str) -> int:
     return part.pk
 
 
+# The chord body stores no result: the SalesReport row (status, files) is what
+# operators read. The header parts above must store theirs for the chord to count them.
 @shared_task(
     name="reports.compile_sales_report",
     business_object="reports.SalesReport",
+    ignore_result=True,
     soft_time_limit=120,
     time_limit=150,
 )
 def compile_sales_report(report_id: int) -> dict:
     """The chord body: write the CSV and PDF, e-mail staff; storage errors are retried."""
-    try:
+    with transport_errors("sales report storage"):
         report = sales.compile_sales_report(report_id=report_id)
-    except (ClientError, OSError, BotoCoreError) as exc:
-        raise _storage_error(exc, "sales report") from exc
     return {"report": report.pk, "status": report.status, "pdf": report.pdf_file.name}
 
 

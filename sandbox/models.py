@@ -35,6 +35,46 @@ class GatewayCharge(models.Model):
     def succeeded(self) -> bool:
         return self.status_code < 300
 
+    def as_json(self) -> dict:
+        """The charge as the lookup endpoint shows it (what happened to its key)."""
+        refund = getattr(self, "refund", None)
+        return {
+            "id": self.charge_id,
+            "idempotency_key": self.idempotency_key,
+            "status": "succeeded" if self.succeeded else "declined",
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "reference": self.reference,
+            "refunded": refund is not None,
+            "refund": refund.refund_id if refund else None,
+        }
+
+
+class GatewayRefund(models.Model):
+    """A full refund of one charge, stored once per refund Idempotency-Key."""
+
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    refund_id = models.CharField(max_length=40, unique=True)
+    # One refund per charge: a charge is refunded in full or not at all.
+    charge = models.OneToOneField(GatewayCharge, on_delete=models.PROTECT, related_name="refund")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.refund_id} of {self.charge.charge_id}"
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.refund_id,
+            "charge": self.charge.charge_id,
+            "amount": str(self.amount),
+            "currency": self.charge.currency,
+            "status": "succeeded",
+        }
+
 
 class WarehouseItem(models.Model):
     """What the sandbox warehouse says it has on hand for one SKU.

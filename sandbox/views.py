@@ -1,6 +1,5 @@
 """HTTP endpoints of the sandbox stand-ins. Mounted only when SANDBOX_ENABLED."""
 
-import json
 import secrets
 
 from django.conf import settings
@@ -8,41 +7,68 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import gateway, warehouse
+from safetext.validators import first_control_character, is_ascii_digits
+
+from . import client_input, gateway, warehouse
+from .client_input import BadRequest
 from .models import GatewayCharge, WarehouseItem, WarehouseOutage
 
 
-@csrf_exempt  # an API called by servers with a bearer key, not by browsers
-@require_POST
-def charges(request):
+def _authorized(request) -> bool:
     expected = f"Bearer {settings.PAYMENT_GATEWAY_API_KEY}"
-    if not secrets.compare_digest(request.headers.get("Authorization", ""), expected):
-        return JsonResponse({"message": "Invalid API key"}, status=401)
-    key = request.headers.get("Idempotency-Key", "")
-    if not key:
-        return JsonResponse({"message": "Idempotency-Key header is required"}, status=400)
-    try:
-        payload = json.loads(request.body)
-        if not isinstance(payload, dict):
-            raise ValueError("not an object")
-        answer = gateway.handle_charge(idempotency_key=key, payload=payload)
-    except ValueError:
-        return JsonResponse({"message": "Body must be a JSON object"}, status=400)
-    except gateway.BadRequest as error:
-        return JsonResponse({"message": str(error)}, status=400)
+    return secrets.compare_digest(request.headers.get("Authorization", ""), expected)
+
+
+def _respond(answer: gateway.Answer) -> JsonResponse:
     response = JsonResponse(answer.body, status=answer.status)
     for header, value in (answer.headers or {}).items():
         response[header] = value
     return response
 
 
-def _positive_int(value, default: int) -> int:
+def _keyed_post(request, handle) -> JsonResponse:
+    """An API POST with an Idempotency-Key and a JSON object body, answered by `handle`.
+
+    The body is checked by client_input before anything is stored: malformed,
+    too deep, non-finite or out-of-range input is a 400 with a message.
+    """
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        return JsonResponse({"message": "Idempotency-Key header is required"}, status=400)
     try:
-        return max(int(value), 1)
-    except (TypeError, ValueError):
-        return default
+        answer = handle(idempotency_key=key, payload=client_input.parse_json_object(request.body))
+    except BadRequest as error:
+        return JsonResponse({"message": str(error)}, status=400)
+    return _respond(answer)
+
+
+@csrf_exempt  # an API called by servers with a bearer key, not by browsers
+@require_http_methods(["GET", "POST"])
+def charges(request):
+    """POST: charge a card once per Idempotency-Key.
+
+    GET ?idempotency_key=K: what happened to K (the charge made with it, or
+    an empty list), as real gateways let you retrieve a charge by key.
+    """
+    if not _authorized(request):
+        return JsonResponse({"message": "Invalid API key"}, status=401)
+    if request.method == "GET":
+        key = request.GET.get("idempotency_key", "")
+        if not key:
+            return JsonResponse({"message": "idempotency_key is required"}, status=400)
+        return _respond(gateway.lookup_charges(idempotency_key=key))
+    return _keyed_post(request, gateway.handle_charge)
+
+
+@csrf_exempt  # an API called by servers with a bearer key, not by browsers
+@require_POST
+def refunds(request):
+    """POST {"charge": id}: refund that charge in full, once per Idempotency-Key."""
+    if not _authorized(request):
+        return JsonResponse({"message": "Invalid API key"}, status=401)
+    return _keyed_post(request, gateway.handle_refund)
 
 
 @require_GET
@@ -55,25 +81,39 @@ def warehouse_stock(request):
         response = JsonResponse({"message": "Warehouse system unavailable"}, status=503)
         response["Retry-After"] = "1"
         return response
+    try:
+        page = client_input.clean_small_int(
+            request.GET.get("page"), name="page", default=1, maximum=100_000
+        )
+        page_size = client_input.clean_small_int(
+            request.GET.get("page_size"),
+            name="page_size",
+            default=warehouse.DEFAULT_PAGE_SIZE,
+            maximum=warehouse.MAX_PAGE_SIZE,
+        )
+    except BadRequest as error:
+        return JsonResponse({"message": str(error)}, status=400)
     warehouse.ensure_catalog_items()
-    page = warehouse.stock_page(
-        page=_positive_int(request.GET.get("page"), 1),
-        page_size=_positive_int(request.GET.get("page_size"), warehouse.DEFAULT_PAGE_SIZE),
-    )
-    return JsonResponse(page)
+    return JsonResponse(warehouse.stock_page(page=page, page_size=page_size))
 
 
 @require_POST
 def warehouse_set_on_hand(request):
     """The sandbox page's form: change what the warehouse has of one SKU."""
     sku = request.POST.get("sku", "")
-    try:
-        on_hand = int(request.POST.get("on_hand", ""))
-        if on_hand < 0 or not WarehouseItem.objects.filter(sku=sku).exists():
-            raise ValueError(sku)
-    except ValueError:
+    on_hand = request.POST.get("on_hand", "").strip()
+    known = (
+        first_control_character(sku) is None
+        and len(sku) <= 40
+        and WarehouseItem.objects.filter(sku=sku).exists()
+    )
+    # WarehouseItem.on_hand is a positive integer column (at most 2147483647).
+    if not (
+        known and is_ascii_digits(on_hand) and len(on_hand) <= 10 and int(on_hand) <= 2**31 - 1
+    ):
         messages.error(request, "Pick a known SKU and a quantity of 0 or more.")
         return redirect("sandbox:index")
+    on_hand = int(on_hand)
     warehouse.set_on_hand(sku=sku, on_hand=on_hand)
     messages.success(request, f"The warehouse now has {on_hand} of {sku}.")
     return redirect("sandbox:index")
@@ -99,7 +139,7 @@ def index(request):
         "sandbox/index.html",
         {
             "charges": GatewayCharge.objects.all()[:50],
-            "test_cards": gateway.TEST_CARDS,
+            "test_cards": gateway.test_card_descriptions(),
             "warehouse_items": WarehouseItem.objects.all(),
             "warehouse_outage": WarehouseOutage.objects.first(),
         },

@@ -11,6 +11,7 @@ from django.db.models import F
 from inventory.models import Product
 from orders.selectors import quantities_reserved_by_unpaid_orders
 
+from .lock_objects import lock_current_outage
 from .models import WarehouseItem, WarehouseOutage
 
 DEFAULT_PAGE_SIZE = 50
@@ -56,7 +57,7 @@ def stock_page(*, page: int, page_size: int) -> dict:
 def outage_answers_now() -> bool:
     """True if an outage is on: this request fails (and counts down a limited outage)."""
     with transaction.atomic():
-        outage = WarehouseOutage.objects.select_for_update().order_by("pk").first()
+        outage = lock_current_outage()
         if outage is None:
             return False
         if outage.failures_left is not None:

@@ -6,10 +6,9 @@ the secret of every endpoint (it is a sandbox). `?status=503` (or any code)
 makes it answer with that status, to watch retries and disabling.
 """
 
-import json
 import time
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -17,6 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from notifications.models import WebhookEndpoint
 from notifications.webhooks import signing
 
+from . import client_input
+from .client_input import BadRequest
 from .models import ReceivedWebhook
 
 
@@ -38,25 +39,29 @@ def _verify(headers, body: bytes) -> tuple[int | None, str]:
 def receive(request):
     body = request.body
     headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        payload = client_input.parse_json_object(body)
+        event_type = client_input.clean_text(payload.get("type"), name="type", max_length=60)
+        webhook_id = client_input.clean_text(
+            headers.get("webhook-id"), name="webhook-id header", max_length=100
+        )
+        status = client_input.clean_small_int(
+            request.GET.get("status"), name="status", default=0, maximum=599
+        )
+    except BadRequest as error:  # nothing is stored for a request we cannot read
+        return JsonResponse({"message": str(error)}, status=400)
     endpoint_id, problem = _verify(headers, body)
-    try:
-        event_type = str(json.loads(body).get("type", ""))[:60]
-    except (ValueError, AttributeError):
-        event_type = ""
-    status = 204 if endpoint_id else 401
-    try:
-        if "status" in request.GET:
-            status = min(max(int(request.GET["status"]), 200), 599)
-    except ValueError:
-        pass
+    if not status:
+        status = 204 if endpoint_id else 401
+    status = max(status, 200)
     ReceivedWebhook.objects.create(
-        webhook_id=headers.get("webhook-id", "")[:100],
+        webhook_id=webhook_id,
         event_type=event_type,
         verified=endpoint_id is not None,
         endpoint_id=endpoint_id,
         problem=problem[:200],
         answered_status=status,
-        body=body.decode("utf-8", errors="replace")[:20000],
+        body=body.decode("utf-8"),  # parse_json_object checked it is UTF-8 (and at most 64 KiB)
     )
     return HttpResponse(status=status)
 

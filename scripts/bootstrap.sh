@@ -18,6 +18,29 @@ ensure_uv() {
   "${UV[@]}" sync --frozen --quiet
 }
 
+ensure_dev_env_file() {
+  # Development settings for a fresh clone. Production never reads this:
+  # without DJANGO_DEBUG=true, settings refuse to start until
+  # DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL are set.
+  if [ ! -f .env ]; then
+    cp .env.example .env
+    say "Wrote .env from .env.example (development settings; edit it to change one)"
+  fi
+}
+
+load_env_file() {
+  # Export .env's variables, parsed as settings.py parses them; a variable
+  # already set in the shell wins, as it does in settings.py.
+  eval "$("${UV[@]}" run --frozen python - <<'PY'
+import os, shlex, environ
+before = set(os.environ)
+environ.Env.read_env(".env")
+for name in sorted(set(os.environ) - before):
+    print(f"export {name}={shlex.quote(os.environ[name])}")
+PY
+)"
+}
+
 redis_answers() {
   "${UV[@]}" run --frozen python - "$1" <<'PY' >/dev/null 2>&1
 import sys, redis
@@ -48,16 +71,78 @@ ensure_redis() {
   exit 1
 }
 
+apt_install_for_tests() {
+  # apt_install_for_tests PACKAGE WHAT-SKIPS-WITHOUT-IT: install a Debian package a test
+  # needs when we can (root with apt-get, as in CI); otherwise say what will be skipped.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing $1 for $2 (apt-get install $1)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    echo "$1 is not installed: $2 will be skipped." >&2
+    echo "Install it (Debian/Ubuntu: sudo apt-get install $1), then run this again." >&2
+    return 1
+  fi
+}
+
 ensure_chromium() {
   # Browser tests drive Debian's Chromium through Playwright (no browser download).
   if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then
     return
   fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "Installing Chromium for the browser tests (apt-get install chromium)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "Chromium is not installed: the browser tests in tests/e2e will be skipped." >&2
-    echo "Install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH." >&2
+  apt_install_for_tests chromium "the browser tests in tests/e2e (or set CHROMIUM_PATH)" || true
+}
+
+ensure_browser_test_packages() {
+  # axe-core (accessibility checks in tests/e2e) comes from npm, pinned by package-lock.json.
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install_for_tests npm "the accessibility checks in tests/e2e" || return 0
   fi
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "Installing axe-core for the browser tests (npm ci, locked by package-lock.json)"
+    npm ci --no-audit --no-fund --silent
+  fi
+}
+
+ensure_invoice_font() {
+  # Invoices embed DejaVu Sans (Debian's fonts-dejavu-core; Bitstream Vera licence,
+  # public-domain changes) for Latin, Greek and Cyrillic names and addresses.
+  local dir="${ORDERLY_INVOICE_FONT_DIR:-/usr/share/fonts/truetype/dejavu}"
+  if [ -f "$dir/DejaVuSans.ttf" ] && [ -f "$dir/DejaVuSans-Bold.ttf" ]; then
+    return
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing the invoice font (apt-get install fonts-dejavu-core)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
+  else
+    echo "DejaVu Sans is not in $dir: invoices fall back to Helvetica (Latin-1 only)," >&2
+    echo "and the invoice font tests will be skipped. Install it (Debian/Ubuntu:" >&2
+    echo "sudo apt-get install fonts-dejavu-core; macOS: brew install --cask font-dejavu)" >&2
+    echo "and set ORDERLY_INVOICE_FONT_DIR to its folder." >&2
+  fi
+}
+
+ensure_prometheus() {
+  # promtool checks and unit-tests the alert rules; the scrape test runs a real
+  # Prometheus. Both come with Debian's prometheus package (not started as a service).
+  if command -v promtool >/dev/null 2>&1 || [ -n "${PROMETHEUS_PATH:-}" ]; then
+    return
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing Prometheus and promtool (apt-get install prometheus)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends prometheus >/dev/null
+  else
+    echo "Prometheus is not installed: the rule tests and the scrape test will not run." >&2
+    echo "Install it (Debian/Ubuntu: sudo apt-get install prometheus) or set PROMETHEUS_PATH." >&2
+  fi
+}
+
+check_alert_rules() {
+  if ! command -v promtool >/dev/null 2>&1; then
+    echo "promtool missing: alert rules not checked" >&2
+    return
+  fi
+  say "Alert rules (promtool check rules, promtool test rules)"
+  promtool check rules ops/prometheus/rules.yml
+  promtool test rules ops/prometheus/rules.test.yml
 }

@@ -20,7 +20,11 @@ os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL", "redis://127
 os.environ.setdefault("TEST_CONTROL_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Job locks (jobs.locks) go to the run's own broker database, never to the
 # REDIS_URL a development system on this machine may be using.
-os.environ["ORDERLY_LOCK_REDIS_URL"] = os.environ["CELERY_BROKER_URL"]
+# With RabbitMQ as the broker (CI's second pass) they go to the control Redis.
+_broker = os.environ["CELERY_BROKER_URL"]
+os.environ["ORDERLY_LOCK_REDIS_URL"] = (
+    _broker if _broker.startswith("redis") else os.environ["TEST_CONTROL_REDIS_URL"]
+)
 # Retries of the warehouse sync pass through its rate limit; keep them quick.
 os.environ.setdefault("ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT", "30/m")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")

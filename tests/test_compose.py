@@ -488,3 +488,77 @@ def test_web_listens_on_all_interfaces_in_the_image_and_in_compose():
     assert option(web_argv, "--bind", "-b") == "0.0.0.0:8000", (
         f"compose web must bind 0.0.0.0:8000, binds {option(web_argv, '--bind', '-b')!r}"
     )
+
+
+# --- observability -----------------------------------------------------------------------
+
+OPS = ROOT / "ops"
+
+
+def mounted(service: dict, source: str) -> str | None:
+    """Where a service mounts `source` (a host path or a named volume), or None."""
+    for volume in service.get("volumes") or []:
+        host, _, rest = volume.partition(":")
+        if host == source:
+            return rest.split(":")[0]
+    return None
+
+
+def exported_metric_names() -> set[str]:
+    """Metric names the ops code defines (counters also as <name>_total)."""
+    names = set()
+    for path in OPS.glob("*.py"):
+        for name in re.findall(r"\"(orderly_[a-z_]+)\"", path.read_text()):
+            names |= {name, f"{name}_total", f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+    return names
+
+
+def test_prometheus_service_evaluates_the_tested_rules_and_scrapes_web_with_the_token():
+    prometheus = services()["prometheus"]
+    config = yaml.safe_load((OPS / "prometheus" / "prometheus.yml").read_text())
+    config_path = mounted(prometheus, "./ops/prometheus/prometheus.yml")
+    assert config_path == "/etc/prometheus/prometheus.yml"
+    assert mounted(prometheus, "./ops/prometheus/rules.yml") in config["rule_files"]
+    [job] = config["scrape_configs"]
+    assert job["static_configs"][0]["targets"] == ["web:8000"]
+    assert job["metrics_path"] == "/metrics"
+    token_file = job["authorization"]["credentials_file"]
+    [token_config] = [c for c in prometheus["configs"] if c["target"] == token_file]
+    token = compose()["configs"][token_config["source"]]["content"]
+    assert token == environment(services()["web"])["ORDERLY_METRICS_TOKEN"], (
+        "Prometheus must send the token the web service checks"
+    )
+
+
+def test_every_app_process_writes_metrics_to_one_shared_volume_emptied_before_start():
+    directory = environment(services()["web"])["PROMETHEUS_MULTIPROC_DIR"]
+    for name, service in app_services().items():
+        if name == "flower":
+            continue
+        assert environment(service).get("PROMETHEUS_MULTIPROC_DIR") == directory, name
+        assert mounted(service, "metrics") == directory, f"{name} does not mount the metrics volume"
+    assert f"rm -f {directory}/*.db" in " ".join(service_argv(services()["migrate"]))
+
+
+def test_grafana_dashboard_is_provisioned_and_queries_only_metrics_orderly_exports():
+    grafana = services()["grafana"]
+    assert mounted(grafana, "./ops/grafana/provisioning") == "/etc/grafana/provisioning"
+    provider = yaml.safe_load(
+        (OPS / "grafana" / "provisioning" / "dashboards" / "dashboards.yml").read_text()
+    )["providers"][0]
+    assert mounted(grafana, "./ops/grafana/dashboards") == provider["options"]["path"]
+    dashboard = json.loads((OPS / "grafana" / "dashboards" / "orderly.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {name for expr in exprs for name in re.findall(r"\b(orderly_[a-z_]+)", expr)}
+    assert used and used <= exported_metric_names(), used - exported_metric_names()
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for topic in ("queue", "task", "checkout", "dead letter", "outbox", "beat"):
+        assert topic in titles, f"the dashboard has no panel about {topic}"
+
+
+def test_app_services_send_traces_to_the_jaeger_service_and_log_json():
+    endpoint = environment(services()["web"])["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint == "http://jaeger:4318"
+    assert environment(services()["jaeger"]).get("COLLECTOR_OTLP_ENABLED") == "true"
+    for name, service in app_services().items():
+        assert environment(service).get("ORDERLY_LOG_FORMAT") == "json", name

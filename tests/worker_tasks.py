@@ -9,6 +9,7 @@ import time
 
 import redis
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 from jobs.errors import PermanentError, TemporaryError
@@ -33,6 +34,29 @@ def fails_until_fixed(switch: str) -> str:
     return "fixed"
 
 
+@shared_task(name="tests.kills_its_worker", soft_time_limit=10, time_limit=20)
+def kills_its_worker(note: str) -> None:
+    """Ends its worker process on every run, as a segfault or the OOM killer would."""
+    _redis().incr(f"{note}:runs")
+    os._exit(1)
+
+
+@shared_task(name="tests.ignores_its_soft_limit", soft_time_limit=1, time_limit=2)
+def ignores_its_soft_limit(note: str) -> None:
+    """Swallows the soft time limit and keeps going, so the hard limit kills its process."""
+    _redis().incr(f"{note}:runs")
+    try:
+        time.sleep(10)
+    except SoftTimeLimitExceeded:
+        time.sleep(10)
+
+
+@shared_task(name="tests.overruns", soft_time_limit=1, time_limit=10)
+def overruns(key: str) -> None:
+    """Waits on the network (a Redis BLPOP nobody answers) far past its soft time limit."""
+    _redis().blpop([key], timeout=30)
+
+
 # Chaos tests slow the invoice down so they can kill a worker in the middle of
 # it: TEST_SLOW_INVOICE_SECONDS in a worker's environment makes every render
 # mark `invoice-rendering:<order pk>` in the control Redis, then wait.
@@ -41,7 +65,7 @@ def _slow_down_invoices(**kwargs):
     delay = float(os.environ.get("TEST_SLOW_INVOICE_SECONDS", "0"))
     if not delay:
         return
-    from reports import services as invoice_services
+    from reports.services import invoices as invoice_services
 
     render = invoice_services.render_invoice
 
@@ -51,3 +75,23 @@ def _slow_down_invoices(**kwargs):
         return render(order)
 
     invoice_services.render_invoice = slow_render
+
+
+# Tests of a bug in rendering set `invoice-render-fails:<order e-mail>` in the control
+# Redis: that order's invoice then raises, as a renderer bug or bad data would.
+@worker_process_init.connect
+def _fail_marked_invoices(**kwargs):
+    from reports.services import invoices as invoice_services
+
+    render = invoice_services.render_invoice
+
+    def render_or_fail(order):
+        try:
+            marked = _redis().get(f"invoice-render-fails:{order.email}")
+        except redis.RedisError:  # the switch's Redis is down: render as usual
+            marked = None
+        if marked:
+            raise ZeroDivisionError("a bug in the invoice renderer (test switch)")
+        return render(order)
+
+    invoice_services.render_invoice = render_or_fail

@@ -1,15 +1,34 @@
-/* Order page: poll the order's status JSON until every background step is final.
+/* Order page: follow the order's status JSON until every shopper step is final.
  *
  * Reads #order-steps[data-status-url]; does nothing when data-final="true".
- * Polls every second, backs off up to 5 s after a failed request, and never
- * throws. Without JavaScript the page shows the state at render time and a
- * "Refresh" link.
+ * Polls every second for the first minute, then backs off to every 30 s
+ * (a step that takes that long is waiting on a retry), and stops once the
+ * server says every step is final. Each request sends the last ETag in
+ * If-None-Match, so an unchanged status costs a 304 with no body. Failed
+ * requests back off too. Without JavaScript the page shows the state at
+ * render time and a "Refresh" link.
  */
 (function () {
   "use strict";
 
-  var BASE_DELAY = 1000;
-  var MAX_DELAY = 5000;
+  /* "Pay with another card": one submission per click (the server refuses a
+   * second charge anyway, under the payment's row lock). */
+  var payAgain = document.querySelector("#pay-again form");
+  if (payAgain) {
+    payAgain.addEventListener("submit", function () {
+      var button = payAgain.querySelector("button[type=submit]");
+      window.setTimeout(function () {
+        if (button) {
+          button.disabled = true;
+        }
+      }, 0);
+    });
+  }
+
+  var FAST_DELAY = 1000; // while the order is fresh
+  var FAST_FOR = 60000; // ... for this long after the page opened
+  var SLOW_DELAY = 30000; // the longest wait between two requests
+  var BACKOFF = 1.5;
   var REQUEST_TIMEOUT = 10000;
 
   var list = document.getElementById("order-steps");
@@ -21,7 +40,9 @@
     return;
   }
 
-  var delay = BASE_DELAY;
+  var startedAt = Date.now();
+  var delay = FAST_DELAY;
+  var etag = null;
   var timer = null;
 
   function setText(element, text) {
@@ -36,19 +57,22 @@
     }
   }
 
+  function setHidden(element, hidden) {
+    if (element && element.hidden !== hidden) {
+      element.hidden = hidden;
+    }
+  }
+
   function updateInvoiceLink(item, stepUrl) {
     var holder = item.querySelector(".step-link");
     if (!holder) {
-      holder = document.createElement("p");
-      holder.className = "step-link";
-      var body = item.querySelector(".step-body") || item;
-      body.appendChild(holder);
+      return;
     }
     var link = holder.querySelector("a");
     if (stepUrl) {
       if (!link) {
         link = document.createElement("a");
-        link.textContent = "Download invoice (PDF)";
+        link.textContent = "Download the invoice (PDF)";
         holder.appendChild(link);
       }
       setAttr(link, "href", stepUrl);
@@ -61,25 +85,17 @@
     if (!step || typeof step.name !== "string") {
       return;
     }
-    var item = null;
-    var items = list.querySelectorAll("[data-step]");
-    for (var i = 0; i < items.length; i++) {
-      if (items[i].getAttribute("data-step") === step.name) {
-        item = items[i];
-        break;
-      }
-    }
+    var item = list.querySelector('[data-step="' + step.name.replace(/[^a-z_-]/g, "") + '"]');
     if (!item) {
       return;
     }
-    var state = String(step.state || "pending");
-    setAttr(item, "data-state", state);
-    setText(item.querySelector(".step-state"), state);
+    setAttr(item, "data-state", String(step.state || "pending"));
+    setText(item.querySelector(".step-state"), String(step.state_label || step.state || ""));
     if (step.label) {
       setText(item.querySelector(".step-label"), String(step.label));
     }
     setText(item.querySelector(".step-detail"), String(step.detail || ""));
-    if (step.name === "invoice" || step.url) {
+    if (step.name === "invoice") {
       updateInvoiceLink(item, step.url || null);
     }
   }
@@ -92,35 +108,22 @@
         status.className = "status status--" + String(data.status);
       }
     }
-
-    var cancelled = data.status === "cancelled";
-    var notice = document.getElementById("order-cancelled");
+    var notice = document.getElementById("order-notice");
     if (notice) {
-      if (cancelled) {
-        setText(
-          document.getElementById("order-cancel-reason"),
-          String(data.cancel_reason || "Nothing was charged.")
-        );
-      }
-      if (notice.hidden === cancelled) {
-        notice.hidden = !cancelled;
-      }
+      setText(notice.querySelector(".notice-title"), String(data.headline || ""));
+      setText(notice.querySelector(".notice-body"), String(data.explanation || ""));
+      setAttr(notice, "data-tone", String(data.tone || "info"));
     }
-    var pendingNote = document.getElementById("order-pending-note");
-    if (pendingNote && data.status && data.status !== "pending_payment") {
-      pendingNote.hidden = true;
+    setHidden(document.getElementById("pay-again"), !(data.pay_again && data.pay_again.allowed));
+    if (data.pay_again && data.pay_again.until_display) {
+      setText(document.getElementById("pay-again-until"), String(data.pay_again.until_display));
     }
-
     if (Array.isArray(data.steps)) {
       data.steps.forEach(updateStep);
     }
-
     if (data.final === true) {
       setAttr(list, "data-final", "true");
-      var refresh = document.getElementById("order-steps-refresh");
-      if (refresh) {
-        refresh.hidden = true;
-      }
+      setHidden(document.getElementById("order-steps-refresh"), true);
     }
   }
 
@@ -131,8 +134,16 @@
     timer = window.setTimeout(poll, ms);
   }
 
+  function nextDelay() {
+    if (Date.now() - startedAt < FAST_FOR) {
+      return FAST_DELAY;
+    }
+    delay = Math.min(Math.max(delay, FAST_DELAY) * BACKOFF, SLOW_DELAY);
+    return delay;
+  }
+
   function onFailure() {
-    delay = Math.min(delay * 2, MAX_DELAY);
+    delay = Math.min(Math.max(delay, FAST_DELAY) * 2, SLOW_DELAY);
     schedule(delay);
   }
 
@@ -144,11 +155,11 @@
           controller.abort();
         }, REQUEST_TIMEOUT)
       : null;
-    var options = {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-      cache: "no-store",
-    };
+    var headers = { Accept: "application/json" };
+    if (etag) {
+      headers["If-None-Match"] = etag;
+    }
+    var options = { credentials: "same-origin", headers: headers, cache: "no-store" };
     if (controller) {
       options.signal = controller.signal;
     }
@@ -163,13 +174,16 @@
 
     request
       .then(function (response) {
+        if (response.status === 304) {
+          return undefined; /* nothing changed */
+        }
         if (response.status === 403 || response.status === 404) {
-          /* The order is not (or no longer) visible to this session: stop. */
-          return null;
+          return null; /* the order is not (or no longer) visible to this session: stop */
         }
         if (!response.ok) {
           throw new Error("HTTP " + response.status);
         }
+        etag = response.headers.get("ETag") || null;
         return response.json();
       })
       .then(function (data) {
@@ -179,19 +193,20 @@
         if (data === null) {
           return;
         }
-        if (typeof data !== "object") {
-          throw new Error("Unexpected response");
+        if (data !== undefined) {
+          if (typeof data !== "object") {
+            throw new Error("Unexpected response");
+          }
+          try {
+            updateOrder(data);
+          } catch (error) {
+            /* A page that changed shape must not stop the polling. */
+          }
+          if (data.final === true) {
+            return;
+          }
         }
-        try {
-          updateOrder(data);
-        } catch (error) {
-          /* A page that changed shape must not stop the polling. */
-        }
-        if (data.final === true) {
-          return;
-        }
-        delay = BASE_DELAY;
-        schedule(delay);
+        schedule(nextDelay());
       })
       .catch(function () {
         if (abortTimer !== null) {
@@ -201,5 +216,5 @@
       });
   }
 
-  schedule(BASE_DELAY);
+  schedule(FAST_DELAY);
 })();

@@ -1,9 +1,11 @@
 """Fault injection against real processes: a private Redis we can stop, workers we can kill."""
 
+import contextlib
 import os
 import shutil
-import socket
+import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -11,18 +13,41 @@ import redis
 from kombu import pools
 
 from project.celery import app as celery_app
-from tests.conftest import BeatProcess, WorkerProcess
-from tests.helpers import wait_for
+from tests.helpers import documented_defaults, wait_for
+from tests.processes import ROOT, BeatProcess, WorkerProcess, free_port
 
-# Short enough that a killed worker's message comes back within seconds;
-# longer than any task these tests run (slow card 1 s, slow invoice 3 s).
-VISIBILITY_TIMEOUT = 5
+# The chaos workers run with every timer multiplied by this (ORDERLY_TIMER_SCALE):
+# the visibility timeout, hard time limits, retry cap and abandoned-order delay
+# shrink together, so they race in the production order, which the fixture
+# checks with the same system check a deployment runs. A killed worker's
+# message comes back after 30 s instead of 300 s; 1/20 left a loaded CI
+# machine too little room under the soft time limits (1.5 s to send an
+# e-mail). Tests marked `shipped_timers` run with the shipped defaults.
+TIMER_SCALE = 0.1
+_timer_order_checked: set[float] = set()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def shipped_timer_settings() -> dict[str, str]:
+    """Every timer variable of .env.example at its documented (shipped) value."""
+    return {
+        name: value
+        for name, value in documented_defaults().items()
+        if name.startswith(("CELERY_", "ORDERLY_RETRY_", "ORDERLY_ABANDONED", "ORDERLY_BEAT_"))
+        and name != "CELERY_BROKER_URL"
+    }
+
+
+def assert_timers_in_order(env: dict) -> None:
+    """The workers' timers keep their required order: `manage.py check` with their environment."""
+    scale = float(env["ORDERLY_TIMER_SCALE"])
+    if scale in _timer_order_checked:
+        return
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--tag", "orderly_timers", "--fail-level", "ERROR"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert check.returncode == 0, f"timers out of order at scale {scale}:\n{check.stderr}"
+    _timer_order_checked.add(scale)
 
 
 class RedisServer:
@@ -87,30 +112,39 @@ def private_redis(tmp_path):
 
 
 @pytest.fixture
-def chaos(worker_env, private_redis, transactional_db, live_server, tmp_path):
+def chaos(request, worker_env, private_redis, transactional_db, live_server, tmp_path):
     """Start workers and beat against the private Redis; everything is stopped afterwards."""
+    shipped = request.node.get_closest_marker("shipped_timers") is not None
 
     class Chaos:
         def __init__(self):
             self.redis = private_redis
             self.processes = []
+            self.timer_scale = 1.0 if shipped else TIMER_SCALE
+            assert_timers_in_order(self.env())
 
         def env(self, **extra):
             return {
                 **worker_env,
                 "CELERY_BROKER_URL": private_redis.url,
-                "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+                "ORDERLY_TIMER_SCALE": str(self.timer_scale),
+                # How often a worker sweeps for expired unacknowledged messages:
+                # not a racing timer, only how soon after expiry one is noticed.
                 "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+                # Shipped timers means the documented defaults, not the test run's
+                # fast retries (tests/environment.py).
+                **(shipped_timer_settings() if shipped else {}),
                 "ORDERLY_OUTBOX_GRACE_SECONDS": "1",
                 **extra,
             }
 
-        def worker(self, **extra_env) -> WorkerProcess:
+        def worker(self, pool="prefork", **extra_env) -> WorkerProcess:
             index = len(self.processes)
             worker = WorkerProcess(
                 env=self.env(**extra_env),
                 log_path=tmp_path / f"worker-{index}.log",
                 mail_dir=tmp_path / "mail",
+                pool=pool,
             )
             (tmp_path / "mail").mkdir(exist_ok=True)
             worker.env["EMAIL_FILE_PATH"] = str(tmp_path / "mail")
@@ -129,10 +163,11 @@ def chaos(worker_env, private_redis, transactional_db, live_server, tmp_path):
                 if exited and not getattr(process, "replaced", False):
                     process.replaced = True
                     slow = {k: v for k, v in process.env.items() if k.startswith("TEST_SLOW")}
-                    self.worker(**slow)
+                    self.worker(pool=process.pool, **slow)
 
-        def beat(self) -> BeatProcess:
-            beat = BeatProcess(env=self.env(), log_path=tmp_path / "beat.log")
+        def beat(self, **extra_env) -> BeatProcess:
+            index = len(self.processes)
+            beat = BeatProcess(env=self.env(**extra_env), log_path=tmp_path / f"beat-{index}.log")
             self.processes.append(beat)
             return beat.start()
 
@@ -143,4 +178,7 @@ def chaos(worker_env, private_redis, transactional_db, live_server, tmp_path):
     yield chaos
     for process in chaos.processes:
         process.kill()
+        # A main process killed alone may leave pool children in its group.
+        with contextlib.suppress(ProcessLookupError, TypeError, AttributeError):
+            os.killpg(process.process.pid, signal.SIGKILL)
     time.sleep(0.2)

@@ -10,8 +10,12 @@ import pytest
 # use the ORM from it, which Django otherwise refuses near a running loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# axe-core from npm (package.json; scripts/test runs `npm ci`).
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Impacts that fail a test; "minor" and "moderate" findings are reported, not fatal.
+AXE_FAILING_IMPACTS = {"serious", "critical"}
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +54,30 @@ def page(browser, live_server):
 
 
 @pytest.fixture
-def screenshot():
-    """Save a full-page screenshot for the README (docs/screenshots/NAME.png)."""
+def axe():
+    """Run axe-core in the page and fail on any serious or critical violation.
 
-    def take(page, name: str):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    Call it as `axe(page, "catalog")` once the page shows what it should.
+    """
+    if not AXE_SCRIPT.exists():
+        pytest.skip("needs axe-core from npm: run `npm ci` (scripts/test does)")
 
-    return take
+    def check(page, what: str) -> list[dict]:
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.add_script_tag(path=str(AXE_SCRIPT))
+        result = page.evaluate(
+            """() => axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                 "best-practice"]},
+            })"""
+        )
+        failing = [v for v in result["violations"] if v["impact"] in AXE_FAILING_IMPACTS]
+        report = "\n".join(
+            f"- {v['id']} ({v['impact']}): {v['help']} -> "
+            + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+            for v in failing
+        )
+        assert not failing, f"axe-core on the {what} page:\n{report}"
+        return result["violations"]
+
+    return check

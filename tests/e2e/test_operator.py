@@ -11,6 +11,8 @@ from jobs.models import DeadLetter
 from tests.helpers import wait_for
 from tests.worker_tasks import fails_until_fixed
 
+from .journeys import log_in_to_admin
+
 pytestmark = pytest.mark.worker
 
 
@@ -22,7 +24,7 @@ def operator(django_user_model):
 
 
 def test_operator_reads_a_dead_letter_requeues_it_after_the_fix_and_sees_it_resolved(
-    page, worker, operator, screenshot
+    page, worker, operator
 ):
     control = redis.Redis.from_url(os.environ["TEST_CONTROL_REDIS_URL"])
     switch = f"switch-{uuid.uuid4().hex}"
@@ -33,21 +35,16 @@ def test_operator_reads_a_dead_letter_requeues_it_after_the_fix_and_sees_it_reso
         diagnostics=worker.log_tail,
     )
 
-    page.goto("/admin/")
-    page.get_by_label("Username").fill("operator")
-    page.get_by_label("Password").fill("requeue-it-1")
-    page.get_by_role("button", name="Log in").click()
+    log_in_to_admin(page, username="operator", password="requeue-it-1")
     expect(page.locator("#dead-letter-summary")).to_contain_text("1 open dead letter")
     page.get_by_role("link", name="Review them").click()
 
     row = page.locator("#result_list tbody tr", has_text="tests.fails_until_fixed")
     expect(row).to_contain_text("Open")
     expect(row).to_contain_text(f"{switch} is broken")
-    screenshot(page, "dead-letters")
     row.get_by_role("link", name="tests.fails_until_fixed").click()
     expect(page.locator(".orderly-traceback")).to_contain_text("TemporaryError")
     expect(page.locator(".orderly-traceback")).to_contain_text("fails_until_fixed")
-    screenshot(page, "dead-letter-detail")
 
     control.set(switch, "fixed")  # the operator fixes the cause
     page.go_back()

@@ -6,28 +6,20 @@ import pytest
 from playwright.sync_api import expect
 
 from inventory.models import Product
+from notifications.models import WebhookDelivery
+from notifications.services.webhooks import create_endpoint
 from orders.models import Order
+from sandbox.models import GatewayCharge, ReceivedWebhook
 from tests.factories import ProductFactory
+from tests.helpers import wait_for
+
+from .journeys import add_to_cart, fill_checkout, status_requests_during
 
 pytestmark = pytest.mark.worker
 
 
-def add_to_cart(page, product):
-    card = page.locator("article", has_text=product.name)
-    card.get_by_role("button", name="Add to cart").click()
-    expect(page.get_by_role("status")).to_contain_text("to your cart")
-
-
-def fill_checkout(page, *, email="ada@example.com", card="4242 4242 4242 4242"):
-    page.get_by_label("Full name").fill("Ada Lovelace")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Shipping address").fill("12 Analytical Row\nLondon")
-    page.get_by_label("Card number").fill(card)
-    page.get_by_role("button", name="Place order").click()
-
-
 def test_shopper_checks_out_and_watches_every_step_finish_then_downloads_the_invoice(
-    page, worker, screenshot
+    page, worker, axe
 ):
     dripper = ProductFactory(name="Pour-over dripper", category="Brewing", price="24.00")
     beans = ProductFactory(name="Colombia Huila beans", category="Coffee", price="11.00", stock=3)
@@ -37,16 +29,22 @@ def test_shopper_checks_out_and_watches_every_step_finish_then_downloads_the_inv
     page.goto("/")
     expect(page.get_by_role("heading", name="All products")).to_be_visible()
     expect(page.locator("article", has_text=beans.name)).to_contain_text("Only 3 left")
+    expect(page.locator("article", has_text=dripper.name)).to_contain_text("€24.00")
+    axe(page, "catalog")
     add_to_cart(page, dripper)
-    add_to_cart(page, beans)
+    page.get_by_role("link", name=beans.name).click()
+    expect(page.get_by_role("heading", name=beans.name)).to_be_visible()
+    axe(page, "product")
+    page.get_by_role("button", name="Add to cart").click()
     expect(page.get_by_role("link", name=re.compile(r"Cart \(2\)"))).to_be_visible()
-    screenshot(page, "catalog")
 
     page.get_by_role("link", name=re.compile(r"Cart \(2\)")).click()
+    expect(page.locator("tfoot")).to_contain_text("€35.00")
+    expect(page.get_by_role("link", name="Continue shopping")).to_have_count(1)
+    axe(page, "cart")
     page.get_by_role("link", name="Checkout").click()
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
-    page.get_by_label("Full name").fill("Ada Lovelace")
-    screenshot(page, "checkout")
+    axe(page, "checkout")
     fill_checkout(page)
 
     # The order page updates itself: no reload from here on.
@@ -56,10 +54,15 @@ def test_shopper_checks_out_and_watches_every_step_finish_then_downloads_the_inv
     expect(page.locator('[data-step="invoice"]')).to_have_attribute("data-state", "done")
     expect(steps).to_have_attribute("data-final", "true")
     expect(page.locator("#order-status")).to_have_text("Paid")
-    screenshot(page, "order-status")
+    expect(page.locator('[data-step="payment"]')).to_contain_text("€35.00 charged")
+    expect(page.locator('[data-step="email"]')).to_contain_text("The confirmation e-mail")
+    expect(page.locator("#order-steps")).not_to_contain_text("Webhook")
+    expect(page.locator("#order-steps")).to_have_attribute("aria-live", "polite")
+    axe(page, "order")
+    assert status_requests_during(page, seconds=2.5) == 0  # polling has stopped
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download invoice (PDF)").click()
+        page.get_by_role("link", name="Download the invoice (PDF)").click()
     download = download_info.value
     assert download.suggested_filename.startswith("INV-")
     with open(download.path(), "rb") as pdf:
@@ -67,19 +70,71 @@ def test_shopper_checks_out_and_watches_every_step_finish_then_downloads_the_inv
     assert Order.objects.get().status == Order.Status.PAID
 
 
-def test_declined_card_shows_a_clear_failure_and_the_stock_comes_back(page, worker):
-    mug = ProductFactory(name="Stoneware mug", stock=2)
+def test_declined_card_then_paying_again_with_another_card_finishes_the_same_order(
+    page, worker, axe
+):
+    mug = ProductFactory(name="Stoneware mug", price="12.00", stock=2)
 
     page.goto("/")
     add_to_cart(page, mug)
     page.goto("/checkout/")
     fill_checkout(page, card="4000 0000 0000 0002")
 
-    expect(page.locator('[data-step="payment"]')).to_have_attribute("data-state", "failed")
-    expect(page.locator('[data-step="payment"]')).to_contain_text("declined")
-    expect(page.locator("#order-cancelled")).to_be_visible()
+    payment = page.locator('[data-step="payment"]')
+    expect(payment).to_have_attribute("data-state", "failed")
+    expect(payment).to_contain_text("declined")
+    expect(payment).to_contain_text("Nothing was charged")
+    email = page.locator('[data-step="email"]')
+    expect(email).to_contain_text("The e-mail about the failed payment")
+    expect(email).to_have_attribute("data-state", "done")
     expect(page.locator('[data-step="invoice"]')).to_have_attribute("data-state", "skipped")
-    assert Product.objects.get(pk=mug.pk).stock == 2
+    expect(page.locator("#order-notice")).to_contain_text("Your card was declined")
+    pay_again = page.locator("#pay-again")
+    expect(pay_again).to_be_visible()  # shown live, without a reload
+    expect(page.locator("#pay-again-until")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    assert Product.objects.get(pk=mug.pk).stock == 2  # back on the shelf meanwhile
+    axe(page, "declined order")
+
+    pay_again.get_by_label("Card number").fill("4242 4242 4242 4242")
+    pay_again.get_by_role("button", name=re.compile(r"^Pay €12\.00$")).click()
+
+    for step in ("payment", "email", "invoice"):
+        expect(page.locator(f'[data-step="{step}"]')).to_have_attribute("data-state", "done")
+    expect(page.locator('[data-step="email"]')).to_contain_text("The confirmation e-mail")
+    expect(page.locator("#order-status")).to_have_text("Paid")
+    expect(pay_again).to_be_hidden()
+    order = Order.objects.get()  # the same order, not a new one
+    assert order.status == Order.Status.PAID
+    assert order.payment.card_last4 == "4242"
+    assert Product.objects.get(pk=mug.pk).stock == 1
+    charges = GatewayCharge.objects.filter(reference=str(order.public_id))
+    assert sorted(charge.status_code for charge in charges) == [201, 402]  # one each
+
+
+def test_a_webhook_endpoint_that_is_down_never_reaches_the_shoppers_page(page, worker, live_server):
+    port = live_server.url.rsplit(":", 1)[1]
+    create_endpoint(
+        url=f"http://127.0.0.1:{port}/sandbox/webhooks/receive?status=503",
+        event_types=["order.created", "order.paid", "order.invoiced"],
+    )
+    dripper = ProductFactory(name="Pour-over dripper")
+    page.goto("/")
+    add_to_cart(page, dripper)
+    page.goto("/checkout/")
+    fill_checkout(page)
+
+    expect(page.locator("#order-steps")).to_have_attribute("data-final", "true")
+    for step in ("payment", "email", "invoice"):
+        expect(page.locator(f'[data-step="{step}"]')).to_have_attribute("data-state", "done")
+    expect(page.locator("main")).not_to_contain_text("ebhook")
+    expect(page.locator("main")).not_to_contain_text("Failed")
+    wait_for(
+        lambda: ReceivedWebhook.objects.filter(answered_status=503).exists(),
+        what="the endpoint to have been tried and to have answered 503",
+        diagnostics=worker.log_tail,
+    )
+    assert not WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SUCCEEDED).exists()
+    assert status_requests_during(page, seconds=2.5) == 0
 
 
 def test_checkout_form_shows_each_error_next_to_its_field(page, live_server):

@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import dead_letters
 from jobs.errors import DeadLetterError, PermanentError
 from jobs.models import DeadLetter, DeadLetterEvent, OutboxMessage
 from jobs.redaction import REDACTED, redact
+from jobs.services import dead_letters
 from tests.worker_tasks import always_fails
 
 

@@ -9,9 +9,24 @@ from django.urls import reverse
 
 from jobs.models import DeadLetter, DeadLetterEvent
 from tests.helpers import wait_for
-from tests.worker_tasks import always_fails, fails_until_fixed
+from tests.processes import WorkerProcess
+from tests.worker_tasks import always_fails, fails_until_fixed, overruns
 
 pytestmark = pytest.mark.worker
+
+
+@pytest.fixture(params=["prefork", "gevent"])
+def pool_worker(request, worker_env, transactional_db, live_server, tmp_path):
+    """A worker on each pool the Procfile uses, consuming a queue of its own."""
+    worker = WorkerProcess(
+        env=worker_env,
+        log_path=tmp_path / "worker.log",
+        mail_dir=tmp_path,
+        queues=[f"dead-letters-{request.param}"],
+        pool=request.param,
+    ).start()
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture
@@ -29,16 +44,19 @@ def dead_letter_for(task_id, worker):
     )
 
 
-def test_permanent_failure_leaves_one_dead_letter_with_secrets_redacted(worker):
+def test_permanent_failure_leaves_one_dead_letter_with_secrets_redacted(pool_worker):
+    worker = pool_worker
     result = always_fails.apply_async(
-        args=["hello"], kwargs={"card_number": "4242424242424242", "api_token": "tok_live_123"}
+        args=["hello"],
+        kwargs={"card_number": "4242424242424242", "api_token": "tok_live_123"},
+        queue=worker.queues[0],
     )
 
     letter = dead_letter_for(result.id, worker)
 
     assert DeadLetter.objects.count() == 1
     assert letter.task_name == "tests.always_fails"
-    assert letter.queue == "default"
+    assert letter.queue == worker.queues[0]
     assert letter.status == DeadLetter.Status.OPEN
     assert letter.args == ["hello"]
     assert letter.kwargs == {"card_number": "[redacted]", "api_token": "[redacted]"}
@@ -52,10 +70,11 @@ def test_permanent_failure_leaves_one_dead_letter_with_secrets_redacted(worker):
 
 
 def test_exhausted_retries_dead_letter_then_requeue_from_admin_runs_it_once_and_resolves(
-    worker, control, admin_client
+    pool_worker, control, admin_client
 ):
+    worker = pool_worker
     switch = f"switch-{uuid.uuid4().hex}"
-    result = fails_until_fixed.delay(switch)
+    result = fails_until_fixed.apply_async(args=[switch], queue=worker.queues[0])
 
     letter = dead_letter_for(result.id, worker)
     assert letter.attempts == 2  # the first run and its one retry
@@ -90,3 +109,16 @@ def test_exhausted_retries_dead_letter_then_requeue_from_admin_runs_it_once_and_
     )
     assert "only open dead letters can be requeued" in again.content.decode()
     assert control.get(f"{switch}:ran") == b"1"
+
+
+def test_task_past_its_soft_time_limit_is_stopped_and_dead_lettered(pool_worker, control):
+    """Prefork raises the soft limit itself; on gevent, jobs.time_limits does."""
+    result = overruns.apply_async(args=[f"never-{uuid.uuid4().hex}"], queue=pool_worker.queues[0])
+
+    letter = dead_letter_for(result.id, pool_worker)
+
+    # celery.exceptions.SoftTimeLimitExceeded is billiard's class, on both pools.
+    assert letter.exception_class == "billiard.exceptions.SoftTimeLimitExceeded"
+    assert letter.attempts == 1
+    # Had nothing stopped it, its wait would have ended after 30 s and it would
+    # have succeeded; the hard limit (10 s) leaves no dead letter on either pool.

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_results.models import GroupResult, TaskResult
 
-from jobs.housekeeping import purge_old_records
-from jobs.models import DeadLetter, OutboxMessage
+from jobs.models import DeadLetter, OutboxMessage, TaskAttempt
+from jobs.services.housekeeping import purge_old_records
 from jobs.tasks import purge_old_records as purge_task
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,10 @@ def records():
     task_result("recent-result", days=results_days - 1)
     group = GroupResult.objects.create(group_id="old-group")
     GroupResult.objects.filter(pk=group.pk).update(date_done=days_ago(results_days + 1))
+    for task_id, days in (("old-run", results_days + 1), ("recent-run", results_days - 1)):
+        TaskAttempt.objects.create(task_id=task_id, task_name="orders.charge_payment",
+                                   business_key="orders.order:1", started_at=days_ago(days),
+                                   duration_ms=5, outcome="succeeded")  # fmt: skip
     outbox("old-sent", sent_days_ago=outbox_days + 1)
     outbox("recent-sent", sent_days_ago=outbox_days - 1)
     stranded = outbox("never-sent", sent_days_ago=None)
@@ -67,11 +71,13 @@ def test_purge_deletes_what_is_past_its_retention_and_keeps_the_rest(records):
     assert purged == {
         "task_results": 1,
         "group_results": 1,
+        "task_attempts": 1,
         "outbox_messages": 1,
         "dead_letters": 1,
     }
     assert list(TaskResult.objects.values_list("task_id", flat=True)) == ["recent-result"]
     assert not GroupResult.objects.exists()
+    assert list(TaskAttempt.objects.values_list("task_id", flat=True)) == ["recent-run"]
     assert set(OutboxMessage.objects.values_list("reference", flat=True)) == {
         "recent-sent",
         "never-sent",  # the relay still owes it a publish
@@ -100,7 +106,7 @@ def test_second_purge_deletes_nothing_more(records):
 
 
 def test_large_purges_go_in_batches(monkeypatch):
-    monkeypatch.setattr("jobs.housekeeping.BATCH_SIZE", 3)
+    monkeypatch.setattr("jobs.services.housekeeping.BATCH_SIZE", 3)
     for number in range(8):
         task_result(f"old-{number}", days=settings.ORDERLY_TASK_RESULT_RETENTION_DAYS + 1)
 

@@ -1,8 +1,8 @@
 import pytest
 from django.core import mail
 
-from notifications import services
 from notifications.models import EmailLog
+from notifications.services import emails
 from orders.models import Order
 from orders.services import place_order
 from tests.factories import ProductFactory
@@ -23,8 +23,8 @@ def order(db):
 def test_confirmation_is_sent_once_with_text_and_html_even_when_run_twice(order):
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
 
-    assert services.send_order_confirmation(order_id=order.pk) is not None
-    assert services.send_order_confirmation(order_id=order.pk) is None
+    assert emails.send_order_confirmation(order_id=order.pk) is not None
+    assert emails.send_order_confirmation(order_id=order.pk) is None
 
     [message] = mail.outbox
     assert message.to == ["ada@example.com"]
@@ -36,7 +36,7 @@ def test_confirmation_is_sent_once_with_text_and_html_even_when_run_twice(order)
 
 
 def test_unpaid_order_gets_no_confirmation(order):
-    assert services.send_order_confirmation(order_id=order.pk) is None
+    assert emails.send_order_confirmation(order_id=order.pk) is None
     assert mail.outbox == []
 
 
@@ -45,9 +45,9 @@ def test_a_failed_send_leaves_no_log_so_a_retry_sends(order, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
     with pytest.raises(OSError):
-        services.send_order_confirmation(order_id=order.pk)
+        emails.send_order_confirmation(order_id=order.pk)
     assert not EmailLog.objects.exists()
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert services.send_order_confirmation(order_id=order.pk) is not None
+    assert emails.send_order_confirmation(order_id=order.pk) is not None
     assert len(mail.outbox) == 1

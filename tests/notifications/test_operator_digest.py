@@ -9,8 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from jobs.models import DeadLetter
-from notifications import selectors, services
+from notifications import selectors
 from notifications.models import EmailLog, WebhookEndpoint
+from notifications.services import emails
 from notifications.tasks import send_operator_digest
 from orders.models import Order, Payment
 from tests.factories import ProductFactory, create_order
@@ -79,7 +80,7 @@ def tuesdays_events():
 def test_digest_tells_staff_the_days_orders_failed_payments_and_open_dead_letters(
     staff, tuesdays_events
 ):
-    result = services.send_operator_digest(today=WEDNESDAY)
+    result = emails.send_operator_digest(today=WEDNESDAY)
 
     assert result == {"from": "2025-03-11", "to": "2025-03-11", "sent": 2}
     assert sorted(message.to[0] for message in mail.outbox) == [
@@ -112,7 +113,7 @@ def test_digest_lists_disabled_webhook_endpoints_and_not_active_ones(staff):
         disabled_reason="The receiver answered 410 Gone.",
     )
 
-    services.send_operator_digest(today=WEDNESDAY)
+    emails.send_operator_digest(today=WEDNESDAY)
 
     body = mail.outbox[0].body
     assert "DISABLED WEBHOOK ENDPOINTS: 1" in body
@@ -121,9 +122,9 @@ def test_digest_lists_disabled_webhook_endpoints_and_not_active_ones(staff):
 
 
 def test_digest_sent_twice_reaches_each_person_once(staff):
-    services.send_operator_digest(today=WEDNESDAY)
+    emails.send_operator_digest(today=WEDNESDAY)
 
-    assert services.send_operator_digest(today=WEDNESDAY)["sent"] == 0
+    assert emails.send_operator_digest(today=WEDNESDAY)["sent"] == 0
 
     assert len(mail.outbox) == 2
     assert EmailLog.objects.filter(kind=EmailLog.Kind.OPERATOR_DIGEST).count() == 2

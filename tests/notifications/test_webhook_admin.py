@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from jobs.models import OutboxMessage
 from notifications.models import WebhookDelivery, WebhookEndpoint
-from notifications.services import emit_order_event
-from notifications.webhooks import services
+from notifications.services import webhooks
+from notifications.services.webhooks import emit_order_event
 from tests.factories import ProductFactory, create_order
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_admin_refuses_a_private_address(admin_client, settings):
 
 
 def test_endpoint_actions_send_a_test_event_rotate_the_secret_and_re_enable(admin_client):
-    endpoint = services.create_endpoint(url="http://127.0.0.1:9/hook", event_types=[])
+    endpoint = webhooks.create_endpoint(url="http://127.0.0.1:9/hook", event_types=[])
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False, consecutive_failures=9)
     url = reverse("admin:notifications_webhookendpoint_changelist")
     old_secret = endpoint.secret
@@ -54,7 +54,7 @@ def test_endpoint_actions_send_a_test_event_rotate_the_secret_and_re_enable(admi
 
 
 def test_redeliver_action_requeues_the_selected_deliveries(admin_client):
-    services.create_endpoint(url="http://127.0.0.1:9/hook", event_types=["order.paid"])
+    webhooks.create_endpoint(url="http://127.0.0.1:9/hook", event_types=["order.paid"])
     order = create_order({ProductFactory(): 1})
     deliveries = emit_order_event(order=order, event_type="order.paid") + emit_order_event(
         order=order, event_type="order.paid"

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from jobs.models import OutboxMessage
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from notifications.services import emit_order_event
-from notifications.webhooks import sending, services, signing
-from notifications.webhooks.sending import Outcome
-from orders.selectors import order_progress
+from notifications.services import webhook_delivery, webhooks
+from notifications.services.webhook_delivery import Outcome
+from notifications.services.webhooks import emit_order_event
+from notifications.webhooks import signing
+from storefront.progress import order_progress
 from tests.factories import ProductFactory, create_order
 
 from .conftest import standard_webhooks_verify
@@ -30,7 +31,7 @@ def order():
 
 @pytest.fixture
 def endpoint(receiver):
-    return services.create_endpoint(url=receiver.url, event_types=["order.paid", "order.created"])
+    return webhooks.create_endpoint(url=receiver.url, event_types=["order.paid", "order.created"])
 
 
 def emit(order, event_type="order.paid") -> WebhookDelivery:
@@ -40,7 +41,7 @@ def emit(order, event_type="order.paid") -> WebhookDelivery:
 
 def deliver(delivery) -> str:
     delivery.refresh_from_db()
-    return sending.deliver(delivery_id=delivery.pk, attempt=delivery.attempts)
+    return webhook_delivery.deliver(delivery_id=delivery.pk, attempt=delivery.attempts)
 
 
 def test_new_endpoint_gets_a_standard_webhooks_secret(endpoint):
@@ -48,7 +49,7 @@ def test_new_endpoint_gets_a_standard_webhooks_secret(endpoint):
     assert 24 <= len(__import__("base64").b64decode(endpoint.secret[6:])) <= 64
 
 
-def test_signed_payload_verifies_with_an_independent_implementation(receiver, endpoint, order):
+def test_signed_payload_verifies_with_the_reference_package(receiver, endpoint, order):
     delivery = emit(order)
 
     assert deliver(delivery) == Outcome.SUCCEEDED
@@ -93,7 +94,7 @@ def test_modified_body_or_old_timestamp_or_wrong_secret_fails_verification(
 
 
 def test_events_go_only_to_active_endpoints_subscribed_to_them(receiver, endpoint, order):
-    services.create_endpoint(url=receiver.url, event_types=["order.invoiced"])
+    webhooks.create_endpoint(url=receiver.url, event_types=["order.invoiced"])
     WebhookEndpoint.objects.create(
         url=receiver.url, secret=signing.generate_secret(), event_types=["order.paid"],
         is_active=False,
@@ -126,7 +127,7 @@ def test_503_is_retried_on_the_schedule_then_succeeds(receiver, endpoint, order)
     assert delivery.next_attempt_at <= timezone.now() + timedelta(seconds=0.12)
 
     time.sleep(0.15)
-    assert services.dispatch_due() == 1  # published to the broker: not consumed here
+    assert webhooks.dispatch_due() == 1  # published to the broker: not consumed here
     assert deliver(delivery) == Outcome.SUCCEEDED
 
     delivery.refresh_from_db()
@@ -150,8 +151,8 @@ def test_retry_after_is_honoured(receiver, endpoint, order):
 def test_retry_schedule_defaults_stay_close_to_the_documented_one(settings):
     settings.ORDERLY_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
     for attempts, expected in enumerate(settings.ORDERLY_WEBHOOK_RETRY_SCHEDULE, start=1):
-        assert 0.8 * expected <= sending.retry_delay(attempts=attempts) <= 1.2 * expected
-    assert sending.retry_delay(attempts=8) is None
+        assert 0.8 * expected <= webhook_delivery.retry_delay(attempts=attempts) <= 1.2 * expected
+    assert webhook_delivery.retry_delay(attempts=8) is None
 
 
 def test_410_disables_the_endpoint(receiver, endpoint, order):
@@ -175,7 +176,7 @@ def test_400_fails_once_without_retry(receiver, endpoint, order):
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.FAILED and delivery.next_attempt_at is None
     assert delivery.last_error == "HTTP 400"
-    assert services.dispatch_due() == 0
+    assert webhooks.dispatch_due() == 0
     assert len(receiver.received) == 1
 
 
@@ -216,7 +217,7 @@ def test_consecutive_failures_disable_the_endpoint_and_an_operator_can_re_enable
 
     endpoint.refresh_from_db()
     assert not endpoint.is_active and "2 failed attempts" in endpoint.disabled_reason
-    services.enable_endpoint(endpoint=endpoint)
+    webhooks.enable_endpoint(endpoint=endpoint)
     endpoint.refresh_from_db()
     assert (
         endpoint.is_active and endpoint.consecutive_failures == 0 and endpoint.disabled_at is None
@@ -226,8 +227,8 @@ def test_consecutive_failures_disable_the_endpoint_and_an_operator_can_re_enable
 def test_a_duplicate_task_message_does_not_send_twice(receiver, endpoint, order):
     delivery = emit(order)
 
-    assert sending.deliver(delivery_id=delivery.pk, attempt=0) == Outcome.SUCCEEDED
-    assert sending.deliver(delivery_id=delivery.pk, attempt=0) == Outcome.SKIPPED
+    assert webhook_delivery.deliver(delivery_id=delivery.pk, attempt=0) == Outcome.SUCCEEDED
+    assert webhook_delivery.deliver(delivery_id=delivery.pk, attempt=0) == Outcome.SKIPPED
     assert len(receiver.received) == 1
 
 
@@ -236,7 +237,7 @@ def test_redeliver_starts_a_new_attempt_cycle(receiver, endpoint, order):
     delivery = emit(order)
     deliver(delivery)
 
-    assert services.redeliver(delivery_ids=[delivery.pk]) == 1
+    assert webhooks.redeliver(delivery_ids=[delivery.pk]) == 1
     assert deliver(delivery) == Outcome.SUCCEEDED
 
     delivery.refresh_from_db()
@@ -246,7 +247,7 @@ def test_redeliver_starts_a_new_attempt_cycle(receiver, endpoint, order):
 
 def test_rotated_secret_signs_the_next_request(receiver, endpoint, order):
     old = endpoint.secret
-    new = services.rotate_secret(endpoint=endpoint)
+    new = webhooks.rotate_secret(endpoint=endpoint)
 
     deliver(emit(order))
 
@@ -271,7 +272,7 @@ def test_send_connects_to_the_checked_address_keeping_the_host_name(
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
-    endpoint = services.create_endpoint(
+    endpoint = webhooks.create_endpoint(
         url=f"http://hooks.orderly.test:{receiver.port}/in?x=1", event_types=["order.paid"]
     )
     lookups.clear()
@@ -285,31 +286,35 @@ def test_send_connects_to_the_checked_address_keeping_the_host_name(
     assert endpoint.deliveries.get().status == WebhookDelivery.Status.SUCCEEDED
 
 
-def test_order_page_shows_the_webhook_step(receiver, endpoint, order):
-    def step():
-        return next(s for s in order_progress(order)["steps"] if s["name"] == "webhooks")
+def test_webhook_deliveries_never_show_on_the_shoppers_order_page(receiver, endpoint, order):
+    """Webhooks are the shop's business: pending or failed, the shopper's steps ignore them."""
 
-    assert step()["state"] == "done"  # nothing subscribed yet for this order
+    def shopper_view():
+        progress = order_progress(order)
+        return [step["name"] for step in progress["steps"]], progress["final"]
+
+    before = shopper_view()
+    assert before[0] == ["payment", "email", "invoice"]
     delivery = emit(order)
-    assert step()["state"] == "pending"
-    deliver(delivery)
-    assert step()["state"] == "done"
+    assert shopper_view() == before  # pending
     receiver.respond(404)
-    deliver(emit(order, "order.created"))
-    assert step()["state"] == "failed"
+    deliver(delivery)
+    assert WebhookDelivery.objects.get(pk=delivery.pk).status == WebhookDelivery.Status.FAILED
+    assert shopper_view() == before  # failed for good
 
 
 def test_order_changes_emit_their_events(receiver):
-    from orders.services import fail_payment, place_order
+    from orders.reconciliation import reconcile_payment
+    from orders.services import place_order
 
-    services.create_endpoint(url=receiver.url, event_types=list(services.EVENT_TYPES))
+    webhooks.create_endpoint(url=receiver.url, event_types=list(webhooks.EVENT_TYPES))
     product = ProductFactory(stock=3)
 
     order = place_order(
         quantities={product.pk: 1}, email="ada@example.com", full_name="Ada",
         shipping_address="London", card_number="4242424242424242",
     )  # fmt: skip
-    fail_payment(order_id=order.pk, reason="gateway down")
+    reconcile_payment(order_id=order.pk, reason="gateway down")  # never sent: cancelled
 
     events = list(
         WebhookDelivery.objects.filter(order=order)

@@ -6,9 +6,10 @@ import pytest
 
 from notifications.admin import WebhookEndpointForm
 from notifications.models import WebhookDelivery, WebhookEndpoint
-from notifications.services import emit_order_event
-from notifications.webhooks import safe_http, sending, services, signing
-from notifications.webhooks.sending import Outcome
+from notifications.services import webhook_delivery, webhooks
+from notifications.services.webhook_delivery import Outcome
+from notifications.services.webhooks import emit_order_event
+from notifications.webhooks import safe_http, signing
 from tests.factories import ProductFactory, create_order
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def no_allow_list(settings, monkeypatch):
 @pytest.mark.parametrize("url", REFUSED)
 def test_unsafe_url_is_refused_when_the_endpoint_is_saved(url):
     with pytest.raises(safe_http.UnsafeWebhookURL) as refused:
-        services.create_endpoint(url=url, event_types=["order.paid"])
+        webhooks.create_endpoint(url=url, event_types=["order.paid"])
 
     assert REFUSED[url] in str(refused.value)
     assert "webhooks only go to public addresses" in str(refused.value) or "only http" in str(
@@ -79,7 +80,7 @@ def test_unsafe_url_is_refused_at_send_time(url):
     order = create_order({ProductFactory(): 1})
     [delivery] = emit_order_event(order=order, event_type="order.paid")
 
-    assert sending.deliver(delivery_id=delivery.pk, attempt=0) == Outcome.FAILED
+    assert webhook_delivery.deliver(delivery_id=delivery.pk, attempt=0) == Outcome.FAILED
 
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.FAILED
@@ -105,7 +106,7 @@ def test_allow_list_exempts_hosts_and_networks(settings):
 
 def test_unresolvable_host_is_refused_at_save_time():
     with pytest.raises(safe_http.UnsafeWebhookURL, match="could not resolve"):
-        services.create_endpoint(url="http://does-not-exist.invalid/hook", event_types=[])
+        webhooks.create_endpoint(url="http://does-not-exist.invalid/hook", event_types=[])
 
 
 def test_https_connection_pool_keeps_the_host_name_for_sni_and_certificates():

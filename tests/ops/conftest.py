@@ -1,4 +1,3 @@
-import socket
 from decimal import Decimal
 
 import boto3
@@ -6,13 +5,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from moto.server import ThreadedMotoServer
 
+from tests.chaos.conftest import private_redis  # noqa: F401 (a Redis of the test's own)
 from tests.factories import ProductFactory, create_order
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.processes import free_port
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from email import policy
 
 from django.conf import settings
 
-from notifications.services import send_order_confirmation
+from notifications.services.emails import send_order_confirmation
 
 
 def test_order_confirmation_arrives_over_smtp_with_text_html_and_order_link(

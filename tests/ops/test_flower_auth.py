@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.helpers import wait_for
-from tests.ops.conftest import free_port
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from orders.access import SESSION_KEY
-from reports.services import generate_invoice, invoice_key
+from reports.services.invoices import generate_invoice, invoice_key
 
 
 def stored_keys(client, bucket) -> list[str]:

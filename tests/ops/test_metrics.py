@@ -9,23 +9,40 @@ from jobs.models import DeadLetter, OutboxMessage
 
 
 def samples(response) -> dict[str, float]:
+    """Sample name -> value, summed over label sets."""
+    text = response.content.decode()
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[sample.name] = values.get(sample.name, 0) + sample.value
+    return values
+
+
+def labelled(response, name: str) -> dict[tuple, float]:
     text = response.content.decode()
     return {
-        sample.name: sample.value
+        tuple(sorted(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
+        if sample.name == name
     }
 
 
 @pytest.fixture
 def backlog(db):
     now = timezone.now()
-    for index, status in enumerate(["open", "open", "resolved"]):
+    rows = [
+        ("open", "orders.charge_payment", "jobs.errors.PermanentError"),
+        ("open", "orders.charge_payment", "jobs.errors.PermanentError"),
+        ("open", "ada@example.com", "builtins.RuntimeError"),
+        ("resolved", "orders.charge_payment", "builtins.RuntimeError"),
+    ]
+    for index, (status, task_name, exception_class) in enumerate(rows):
         DeadLetter.objects.create(
-            task_name="orders.charge_payment",
+            task_name=task_name,
             task_id=f"task-{index}",
             sealed_arguments="x",
-            exception_class="RuntimeError",
+            exception_class=exception_class,
             first_failed_at=now,
             last_failed_at=now,
             status=status,
@@ -42,8 +59,21 @@ def test_metrics_with_the_bearer_token_count_open_dead_letters_and_unsent_outbox
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     values = samples(response)
-    assert values["orderly_dead_letters_open"] == 2
+    assert values["orderly_dead_letters_open"] == 3
     assert values["orderly_outbox_unsent"] == 1
+    assert values["orderly_outbox_oldest_unsent_age_seconds"] >= 0
+
+
+def test_open_dead_letters_are_labelled_by_task_and_exception_with_unknown_tasks_as_other(
+    client, settings, backlog
+):
+    settings.ORDERLY_METRICS_TOKEN = "scrape-secret"
+    response = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    assert labelled(response, "orderly_dead_letters_open") == {
+        (("exception", "jobs.errors.PermanentError"), ("task", "orders.charge_payment")): 2,
+        (("exception", "builtins.RuntimeError"), ("task", "other")): 1,
+    }
+    assert b"ada@example.com" not in response.content
 
 
 def test_metrics_are_refused_without_token_or_with_a_wrong_one(client, settings, backlog):

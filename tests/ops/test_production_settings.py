@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# What .env.example (and so the .env that `make dev` writes) sets.
+DEVELOPMENT_KEY = next(
+    line.split("=", 1)[1]
+    for line in (ROOT / ".env.example").read_text().splitlines()
+    if line.startswith("DJANGO_SECRET_KEY=")
+)
 
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "false",
@@ -54,3 +60,9 @@ def test_production_start_up_names_only_the_variables_that_are_missing():
     last_line = result.stderr.strip().splitlines()[-1]
     assert "DJANGO_ALLOWED_HOSTS" in last_line
     assert "DJANGO_SECRET_KEY" not in last_line and "DATABASE_URL" not in last_line
+
+
+def test_production_refuses_the_development_secret_key_that_make_dev_writes_to_env():
+    result = manage("check", env={**PRODUCTION_ENV, "DJANGO_SECRET_KEY": DEVELOPMENT_KEY})
+    assert result.returncode != 0
+    assert "development key" in result.stderr.strip().splitlines()[-1], result.stderr

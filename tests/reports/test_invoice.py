@@ -8,7 +8,7 @@ from orders.models import Order
 from orders.services import place_order
 from reports.invoice_pdf import render_invoice
 from reports.models import Invoice
-from reports.services import generate_invoice, invoice_key
+from reports.services.invoices import generate_invoice, invoice_key
 from tests.factories import ProductFactory
 
 
@@ -44,7 +44,7 @@ def test_invoice_text_has_seller_order_customer_lines_and_total(paid_order):
         "12 Analytical Row",
         "Pour-over dripper",
         "BRE-008",
-        "41.70 EUR",  # 24.00 + 3 x 5.90
+        "€41.70",  # 24.00 + 3 x 5.90, in the shop locale (en_IE)
         "ending 4242",
     ]:
         assert expected in text, expected

@@ -14,9 +14,9 @@ from pypdf import PdfReader
 from jobs import locks
 from jobs.models import OutboxMessage
 from orders.models import Order
-from reports import sales
 from reports.errors import InvalidReportRange, ReportAlreadyRunning
 from reports.models import SalesReport
+from reports.services import sales
 from tests.factories import ProductFactory, create_order
 
 pytestmark = pytest.mark.django_db

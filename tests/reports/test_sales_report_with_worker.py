@@ -14,8 +14,8 @@ from jobs import locks
 from jobs.models import DeadLetter
 from notifications.models import EmailLog
 from orders.models import Order
-from reports import sales
 from reports.models import SalesReport
+from reports.services import sales
 from reports.tasks import generate_daily_sales_report, start_sales_report
 from tests.factories import ProductFactory, create_order
 from tests.helpers import wait_for

@@ -8,7 +8,7 @@ import requests
 from jobs.errors import PermanentError, TemporaryError
 from orders import gateway
 from orders.errors import PaymentDeclined
-from sandbox.models import GatewayCharge
+from sandbox.models import GatewayCharge, GatewayRefund
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,3 +106,80 @@ def test_malformed_requests_get_a_clear_400(sandbox, body, headers, status):
     assert response.status_code == status
     assert response.json()["message"]
     assert not GatewayCharge.objects.exists()
+
+
+# --- What happened to a key, and refunds -------------------------------------------
+
+
+def test_lookup_of_a_key_never_used_confirms_nothing_was_charged(sandbox):
+    assert gateway.find_charge(idempotency_key="never-used").outcome == "none"
+
+
+def test_lookup_finds_the_charge_made_with_the_key(sandbox):
+    charged = charge(key="looked-up")
+    found = gateway.find_charge(idempotency_key="looked-up")
+    assert (found.outcome, found.charge_id, found.amount, found.currency) == (
+        "charged", charged.charge_id, Decimal("10.00"), "EUR",
+    )  # fmt: skip
+
+
+def test_lookup_of_a_declined_key_says_declined(sandbox):
+    with pytest.raises(PaymentDeclined):
+        charge(card="4000000000000002", key="declined")
+    assert gateway.find_charge(idempotency_key="declined").outcome == "declined"
+
+
+def test_lookup_while_a_charge_with_the_key_is_in_progress_is_not_an_answer(sandbox, settings):
+    settings.PAYMENT_GATEWAY_TIMEOUT = (1.0, 0.2)
+    with pytest.raises(TemporaryError, match="timed out"):
+        charge(card="4000000000000259", key="in-progress")  # the sandbox keeps going for 1 s
+    with pytest.raises(TemporaryError, match="still processing"):
+        gateway.find_charge(idempotency_key="in-progress")
+    wait_for(
+        lambda: GatewayCharge.objects.filter(idempotency_key="in-progress").exists(),
+        timeout=5,
+        what="the sandbox to finish the slow charge",
+    )
+    assert gateway.find_charge(idempotency_key="in-progress").outcome == "charged"
+
+
+def test_refund_is_made_once_per_key_and_once_per_charge(sandbox):
+    charged = charge(key="to-refund")
+    first = gateway.refund(charge_id=charged.charge_id, idempotency_key="refund-1")
+    assert gateway.refund(charge_id=charged.charge_id, idempotency_key="refund-1") == first
+    # Another key for the same charge gets the existing refund back, not a second one.
+    assert gateway.refund(charge_id=charged.charge_id, idempotency_key="refund-2") == first
+    assert GatewayRefund.objects.count() == 1
+    assert gateway.find_charge(idempotency_key="to-refund").refunded is True
+
+
+def test_refund_of_a_declined_or_unknown_charge_is_refused(sandbox):
+    with pytest.raises(PaymentDeclined):
+        charge(card="4000000000000002", key="declined-refund")
+    declined = GatewayCharge.objects.get(idempotency_key="declined-refund")
+    with pytest.raises(PermanentError, match="declined charge"):
+        gateway.refund(charge_id=declined.charge_id, idempotency_key="r-declined")
+    with pytest.raises(PermanentError, match="No such charge"):
+        gateway.refund(charge_id="ch_nope", idempotency_key="r-unknown")
+    assert not GatewayRefund.objects.exists()
+
+
+def test_lookup_needs_the_api_key_and_a_key_to_look_up(sandbox):
+    url = f"{sandbox}/charges"
+    assert requests.get(url, params={"idempotency_key": "k"}, timeout=5).status_code == 401
+    answer = requests.get(url, headers={"Authorization": "Bearer sk_test_sandbox"}, timeout=5)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "idempotency_key is required"
+
+
+def test_a_lookup_answered_with_garbage_is_unclear_not_none(live_server, settings):
+    # Something that is not the gateway answers: an HTML 404 page, not JSON.
+    settings.PAYMENT_GATEWAY_URL = f"{live_server.url}/sandbox"
+    with pytest.raises(gateway.UnclearAnswer):
+        gateway.find_charge(idempotency_key="k")
+
+
+def test_a_lookup_of_an_unreachable_gateway_is_temporary(settings):
+    settings.PAYMENT_GATEWAY_URL = "http://127.0.0.1:9/gateway"
+    with pytest.raises(TemporaryError, match="unreachable"):
+        gateway.find_charge(idempotency_key="k")

@@ -6,7 +6,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from notifications.webhooks import services, signing
+from notifications.services import webhooks
+from notifications.webhooks import signing
 from sandbox.models import ReceivedWebhook
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def endpoint():
-    return services.create_endpoint(
+    return webhooks.create_endpoint(
         url="http://127.0.0.1:8000/sandbox/webhooks/receive", event_types=["order.paid"]
     )
 

@@ -1,9 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs import dead_letters
 from jobs.errors import DeadLetterError
 from jobs.models import DeadLetter
+from jobs.services import dead_letters
 
 
 class Command(BaseCommand):

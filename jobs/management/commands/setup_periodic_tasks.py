@@ -24,13 +24,15 @@ class Command(BaseCommand):
                 continue  # an operator may have changed it: leave it be
             PeriodicTask.objects.create(name=schedule.name, **self.task_fields(schedule))
             installed.append(schedule.name)
-        for name in installed:
-            self.stdout.write(f"  installed: {name}")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Periodic tasks: {len(SCHEDULES)} defined, {len(installed)} installed now."
+        if options["verbosity"] >= 2:  # one summary line by default (make dev prints it)
+            for name in installed:
+                self.stdout.write(f"  installed: {name}")
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Periodic tasks: {len(SCHEDULES)} defined, {len(installed)} installed now."
+                )
             )
-        )
 
     def task_fields(self, schedule: Schedule) -> dict:
         fields = {

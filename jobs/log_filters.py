@@ -1,0 +1,55 @@
+"""Logging filters that keep worker and beat logs about work, not routine polling."""
+
+import logging
+from functools import cached_property
+
+# Celery logs "succeeded" with the task's repr()ed return value.
+NOTHING_DONE = {"0", "None", "{}", "[]"}
+
+
+class QuietFrequentJobs(logging.Filter):
+    """Drop the log lines of periodic jobs that run every few seconds and found nothing to do.
+
+    The outbox relay and the webhook dispatcher run every 5-10 s; their
+    "Sending due task", "received" and "succeeded: 0" lines would bury
+    everything else. A run that did something (a non-zero result), a
+    retry or a failure is still logged. Attach it to the `celery.beat`,
+    `celery.worker.strategy` and `celery.app.trace` loggers.
+    """
+
+    def __init__(self, name: str = "", max_interval_seconds: int = 60):
+        super().__init__(name)
+        self.max_interval_seconds = max_interval_seconds
+
+    @cached_property
+    def task_names(self) -> frozenset[str]:
+        from jobs.schedules import SCHEDULES
+
+        return frozenset(
+            schedule.task
+            for schedule in SCHEDULES
+            if schedule.every_seconds and schedule.every_seconds < self.max_interval_seconds
+        )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, dict) and args.get("name") in self.task_names:
+            if "return_value" in args:  # "succeeded in ...s: <result>"
+                return str(args["return_value"]) not in NOTHING_DONE
+            return "exc" in args  # a failure or a retry stays; "received" goes
+        # beat's "Sending due task <entry> (<task>)"
+        return not (isinstance(args, tuple) and len(args) == 2 and args[1] in self.task_names)
+
+
+class QuietStartupChatter(logging.Filter):
+    """Drop start-up lines that restate configuration rather than report work.
+
+    Every worker announces each peer it meets ("sync with emails@host"), and
+    Flower lists the broker and every registered task. Matched on the exact
+    format strings, so nothing else these loggers say is lost.
+    """
+
+    FORMATS = frozenset({"sync with %s", "Broker: %s", "Registered tasks: \n%s"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in self.FORMATS

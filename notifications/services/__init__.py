@@ -1,0 +1,1 @@
+"""The notifications app's writes: e-mails, webhook endpoints and deliveries, sending one."""

@@ -1,0 +1,1 @@
+"""The reports app's writes: invoices, and the sales report."""

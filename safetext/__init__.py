@@ -1,0 +1,6 @@
+"""Rules for text that comes from outside (shoppers, clients, the database) and where it goes.
+
+Infrastructure at the bottom of the layers, with `jobs`: nothing here is
+shop-specific or imports an app. Each sink still escapes for itself (see the
+README's security notes); this package holds the rules shared by several.
+"""

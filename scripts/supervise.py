@@ -1,0 +1,132 @@
+"""Run the Procfile's processes under supervisor, which restarts whichever dies.
+
+    python scripts/supervise.py [--only NAME ...] [--dir var/supervisor]
+
+The Procfile stays the one list of processes (compose is checked against
+it); this turns each line into a supervisor [program] and runs supervisord
+in the foreground:
+
+- a process that exits (a crash, an OOM kill, a worker's "Unrecoverable
+  error" after a broker hiccup) is started again within seconds; the others
+  keep serving;
+- each line's output goes to this terminal, prefixed with its name;
+- Ctrl-C (or SIGTERM) stops every process, each with its own stop signal
+  and the whole process group, and exits 0.
+
+Like honcho did, `.env` fills in variables the environment does not set.
+`supervisorctl -c <dir>/supervisord.conf status|restart orderly:NAME` works too.
+"""
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import environ
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Seconds a stopping process may take before supervisor kills its group. A
+# worker's soft shutdown (CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT, 20 s) fits.
+STOP_WAIT_SECONDS = 30
+
+
+def procfile(path: Path) -> dict[str, str]:
+    """{name: command} for each `name: command` line of a Procfile."""
+    lines = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line)
+        if match:
+            lines[match[1]] = match[2]
+    return lines
+
+
+def program(name: str, command: str) -> str:
+    """A supervisor [program] running one Procfile line through bash, output prefixed."""
+    # The program's own output goes through a prefixing sed (a process
+    # substitution, so the command stays supervisor's direct child and its
+    # exit is seen at once); -u keeps lines flowing as they are written.
+    script = f"exec > >(exec sed -u 's/^/{name:<16}| /') 2>&1; {command}"
+    return "\n".join(
+        [
+            f"[program:{name}]",
+            # % starts a supervisor format string ("%(ENV_X)s"); %h is Celery's.
+            "command=/bin/bash -c " + shlex.quote(script).replace("%", "%%"),
+            f"directory={ROOT}",
+            "autostart=true",
+            "autorestart=true",
+            # Up this long counts as started; a line failing faster than that
+            # ten times running (e.g. Flower without credentials) is left
+            # stopped ("FATAL") while the rest keep going.
+            "startsecs=2",
+            "startretries=10",
+            "stopsignal=TERM",
+            f"stopwaitsecs={STOP_WAIT_SECONDS}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            # SIGTERM starts a worker's soft shutdown (settings,
+            # CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT); Celery reads this at import.
+            'environment=REMAP_SIGTERM="SIGQUIT"',
+            "stdout_logfile=/dev/stdout",
+            "stdout_logfile_maxbytes=0",
+            "redirect_stderr=true",
+            "",
+        ]
+    )
+
+
+def config(processes: dict[str, str], directory: Path) -> str:
+    sections = [
+        "[supervisord]",
+        "nodaemon=true",
+        f"logfile={directory / 'supervisord.log'}",
+        f"pidfile={directory / 'supervisord.pid'}",
+        "loglevel=info",
+        "",
+        "[unix_http_server]",
+        f"file={directory / 'supervisor.sock'}",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{directory / 'supervisor.sock'}",
+        "",
+    ]
+    sections += [program(name, command) for name, command in processes.items()]
+    # One group: supervisor stops a group's processes all at once (group by
+    # group otherwise, which made Ctrl-C wait for each worker in turn).
+    sections += ["[group:orderly]", f"programs={','.join(processes)}", ""]
+    return "\n".join(sections)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--procfile", type=Path, default=ROOT / "Procfile")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these lines")
+    parser.add_argument("--dir", type=Path, default=ROOT / "var" / "supervisor")
+    args = parser.parse_args(argv)
+
+    processes = procfile(args.procfile)
+    if args.only:
+        unknown = sorted(set(args.only) - set(processes))
+        if unknown:
+            parser.error(f"not in {args.procfile.name}: {', '.join(unknown)}")
+        processes = {name: processes[name] for name in args.only}
+    if (ROOT / ".env").exists() and os.environ.get("DJANGO_READ_DOT_ENV_FILE") != "false":
+        environ.Env.read_env(ROOT / ".env")  # never overrides the real environment
+    # The programs (celery, gunicorn) come from this interpreter's environment.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    args.dir.mkdir(parents=True, exist_ok=True)
+    conf = args.dir / "supervisord.conf"
+    conf.write_text(config(processes, args.dir.resolve()))
+    supervisord = shutil.which("supervisord")
+    os.execv(supervisord, [supervisord, "-c", str(conf)])  # noqa: S606 (our own config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Two beats started by mistake: one sends, the other stands by and takes over when it dies."""
+
+import time
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from jobs.schedules import SCHEDULES
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.worker
+
+WINDOW_SECONDS = 20
+ACTIVE = "is the active beat"
+
+
+def sends() -> dict[str, int]:
+    """How often each schedule was sent so far, by whichever beat was active.
+
+    Read from django-celery-beat's own count, which the active beat saves
+    after every send: the logs leave out the idle runs of the every-few-
+    seconds jobs (jobs/log_filters.py), so they cannot be counted there.
+    """
+    return dict(PeriodicTask.objects.values_list("name", "total_run_count"))
+
+
+def became_active(beat) -> bool:
+    return ACTIVE in beat.log_path.read_text(errors="replace")
+
+
+def test_two_beats_send_each_periodic_task_once_per_period_and_the_standby_takes_over(chaos):
+    call_command("setup_periodic_tasks")
+    # The lease is 5 s here (50 s at the chaos scale of 1/10; 30 s shipped).
+    started = time.monotonic()  # sends are counted from here, by whichever beat
+    first = chaos.beat(ORDERLY_BEAT_LEASE_SECONDS="50")
+    wait_for(lambda: became_active(first), what="the first beat to take the lease",
+             diagnostics=chaos.logs)  # fmt: skip
+    second = chaos.beat(ORDERLY_BEAT_LEASE_SECONDS="50")
+    time.sleep(WINDOW_SECONDS)
+
+    window = time.monotonic() - started
+    assert not became_active(second), chaos.logs()
+    assert "standing by" in second.log_path.read_text(), chaos.logs()
+    counts = sends()
+    for schedule in SCHEDULES:
+        if schedule.every_seconds and schedule.every_seconds <= WINDOW_SECONDS:
+            most = window // schedule.every_seconds + 1
+            assert 1 <= counts.get(schedule.name, 0) <= most, (schedule.name, counts)
+
+    first.kill()  # SIGKILL: no goodbye, the lease must expire
+    killed = time.monotonic()
+    wait_for(lambda: became_active(second), timeout=60,
+             what="the standby beat to take over", diagnostics=chaos.logs)  # fmt: skip
+    took_over = time.monotonic() - killed
+    assert took_over < 60
+    before = sends().get("Relay stranded outbox messages", 0)
+    wait_for(
+        lambda: sends().get("Relay stranded outbox messages", 0) > before,
+        timeout=30,
+        what="the new active beat to send the relay",
+        diagnostics=chaos.logs,
+    )
