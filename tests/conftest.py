@@ -9,6 +9,7 @@ from django.conf import settings
 from project.celery import app as celery_app
 
 from .factories import ProductFactory
+from .helpers import wait_for
 from .processes import WorkerProcess, database_url
 
 
@@ -61,7 +62,33 @@ def celery_worker_process(worker_env, tmp_path_factory, django_db_blocker):
 
 @pytest.fixture
 def worker(celery_worker_process, transactional_db, live_server):
-    """The running worker, for a test whose data it must see (committed, live server up)."""
+    """The running worker, for a test whose data it must see (committed, live server up).
+
+    The worker outlives the test, so the test's leftovers go with it: a retry
+    due in a minute, or a webhook still backing off, would otherwise run
+    during a later test and write into its database (a dead letter of
+    someone else's, counted there).
+    """
     for path in celery_worker_process.mail_dir.glob("*.log"):
         path.unlink()
-    return celery_worker_process
+    yield celery_worker_process
+    drop_leftover_work(celery_worker_process)
+
+
+def drop_leftover_work(worker: WorkerProcess, timeout: float = 30) -> None:
+    """Revoke what the worker holds for later, purge the queues, let running tasks end."""
+    inspect = celery_app.control.inspect([worker.name], timeout=2)
+    held = [
+        *((inspect.scheduled() or {}).get(worker.name) or []),
+        *((inspect.reserved() or {}).get(worker.name) or []),
+    ]
+    task_ids = [entry.get("request", entry)["id"] for entry in held]
+    if task_ids:
+        celery_app.control.revoke(task_ids, destination=[worker.name])
+    celery_app.control.purge()
+    wait_for(
+        lambda: not (inspect.active() or {}).get(worker.name),
+        timeout=timeout,
+        what=f"the tasks still running on {worker.name} to end",
+        diagnostics=worker.log_tail,
+    )

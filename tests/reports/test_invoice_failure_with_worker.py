@@ -56,4 +56,4 @@ def test_in_a_real_worker_a_render_bug_makes_one_dead_letter_and_the_page_stops_
         diagnostics=worker.log_tail,
     )
     assert not InvoiceFailure.objects.exists()
-    assert DeadLetter.objects.count() == 1
+    assert DeadLetter.objects.filter(task_name="reports.generate_invoice_pdf").count() == 1
