@@ -11,7 +11,11 @@ in the foreground:
   keep serving;
 - each line's output goes to this terminal, prefixed with its name;
 - Ctrl-C (or SIGTERM) stops every process, each with its own stop signal
-  and the whole process group, and exits 0.
+  and the whole process group, and exits 0;
+- so does a hangup (the terminal closed): supervisord itself would take
+  SIGHUP as "reload" and restart everything with no terminal to write to,
+  so supervisord runs in a session of its own and this script, which the
+  terminal's signals reach, turns SIGHUP into a stop.
 
 Like honcho did, `.env` fills in variables the environment does not set.
 `supervisorctl -c <dir>/supervisord.conf status|restart orderly:NAME` works too.
@@ -20,8 +24,11 @@ Like honcho did, `.env` fills in variables the environment does not set.
 import argparse
 import os
 import re
+import secrets
 import shlex
 import shutil
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,21 +86,34 @@ def program(name: str, command: str) -> str:
 
 
 def config(processes: dict[str, str], directory: Path) -> str:
+    # The control socket gets a password of this run's own: without one
+    # supervisord logs a CRIT line about it at every start.
+    password = secrets.token_hex(16)
     sections = [
         "[supervisord]",
         "nodaemon=true",
         f"logfile={directory / 'supervisord.log'}",
         f"pidfile={directory / 'supervisord.pid'}",
-        "loglevel=info",
+        # Warnings and up reach the terminal: a process that exits unexpectedly
+        # ("exited: worker-payments (terminated by SIGKILL; not expected)") or
+        # has to be killed at stop. The routine "spawned"/"success" lines of
+        # each start do not; `supervisorctl status` shows every state.
+        "loglevel=warn",
+        # As root, say so: otherwise a CRIT line asks for it at every start.
+        *(["user=root"] if os.geteuid() == 0 else []),
         "",
         "[unix_http_server]",
         f"file={directory / 'supervisor.sock'}",
+        "username=orderly",
+        f"password={password}",
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
         "[supervisorctl]",
         f"serverurl=unix://{directory / 'supervisor.sock'}",
+        "username=orderly",
+        f"password={password}",
         "",
     ]
     sections += [program(name, command) for name, command in processes.items()]
@@ -124,8 +144,45 @@ def main(argv=None) -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     conf = args.dir / "supervisord.conf"
     conf.write_text(config(processes, args.dir.resolve()))
-    supervisord = shutil.which("supervisord")
-    os.execv(supervisord, [supervisord, "-c", str(conf)])  # noqa: S606 (our own config)
+    conf.chmod(0o600)  # it holds the control socket's password
+    sys.exit(run_supervisord(conf))
+
+
+def run_supervisord(conf: Path) -> int:
+    """Run supervisord until it exits, forwarding Ctrl-C and SIGTERM; SIGHUP stops it too."""
+    supervisord = subprocess.Popen(  # noqa: S603 (our own config)
+        [shutil.which("supervisord"), "-c", str(conf)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+    def forward(signum, _frame):
+        supervisord.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    relay(supervisord.stdout.fileno(), sys.stdout.buffer)
+    return supervisord.wait()
+
+
+def relay(source: int, sink) -> None:
+    """Copy supervisord's output (its own and every program's) to ours until it ends.
+
+    supervisord does not write to the terminal itself: once the terminal has
+    hung up, a write there fails (EIO), and supervisord failing to log its
+    own shutdown died before stopping anything. Here such a failure only
+    stops the copying; the output is still read, so no program blocks on a
+    full pipe.
+    """
+    copying = True
+    while chunk := os.read(source, 65536):
+        if copying:
+            try:
+                sink.write(chunk)
+                sink.flush()
+            except OSError:  # EIO or EPIPE: nobody is reading any more
+                copying = False
 
 
 if __name__ == "__main__":

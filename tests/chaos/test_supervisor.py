@@ -5,11 +5,13 @@ lines, against the chaos Redis and the test database.
 """
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -97,6 +99,8 @@ def test_supervisor_restarts_a_killed_worker_and_the_pipeline_completes(client, 
     wait_for(lambda: supervisor.pid("worker_payments") not in (0, old_pid), timeout=30,
              what="supervisor to start the worker again", diagnostics=supervisor.logs)  # fmt: skip
     assert time.monotonic() - killed < 30
+    # The operator sees why in the terminal (supervisord's warnings reach it).
+    assert "worker_payments (terminated by SIGKILL; not expected)" in supervisor.logs()
     wait_for(lambda: answers(payments), timeout=90, what="the restarted payments worker",
              diagnostics=supervisor.logs)  # fmt: skip
     # The others kept running all along.
@@ -109,3 +113,58 @@ def test_supervisor_restarts_a_killed_worker_and_the_pipeline_completes(client, 
     assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
 
     assert supervisor.stop() == 0  # Ctrl-C stops everything cleanly
+
+
+def test_closing_the_terminal_stops_every_process(tmp_path):
+    """A hangup (the terminal closed) stops the whole tree; supervisord alone would reload."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(
+        "".join(
+            f"sleeper{n}: echo $$ > {tmp_path}/sleeper{n}.pid; exec sleep 300\n" for n in (1, 2)
+        )
+    )
+    leader, terminal = os.openpty()
+
+    def own_terminal():  # a login session whose controlling terminal is the pty
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    supervise = subprocess.Popen(
+        [sys.executable, "scripts/supervise.py", "--procfile", str(procfile),
+         "--dir", str(tmp_path / "supervisor")],
+        cwd=ROOT, stdin=terminal, stdout=terminal, stderr=terminal, preexec_fn=own_terminal,
+    )  # fmt: skip
+    os.close(terminal)
+    os.set_blocking(leader, False)
+    output = bytearray()
+
+    def both_running() -> bool:
+        with contextlib.suppress(OSError):
+            output.extend(os.read(leader, 65536))  # keep the terminal drained
+        return all((tmp_path / f"sleeper{n}.pid").exists() for n in (1, 2))
+
+    wait_for(both_running, what="both supervised processes", diagnostics=lambda: output.decode())
+    time.sleep(2.5)  # past startsecs: both RUNNING, every start-up line written
+    with contextlib.suppress(OSError):
+        output.extend(os.read(leader, 65536))
+    pids = [int((tmp_path / f"sleeper{n}.pid").read_text()) for n in (1, 2)]
+
+    os.close(leader)  # the terminal hangs up: SIGHUP to its session
+
+    try:
+        assert supervise.wait(60) == 0, output.decode()
+    finally:
+        if supervise.poll() is None:
+            supervise.kill()
+    wait_for(lambda: not any(alive(pid) for pid in pids), timeout=30,
+             what="the supervised processes to be stopped")  # fmt: skip
+    # Start-up is quiet: no CRIT lines about root or the control socket.
+    assert b"CRIT" not in output, output.decode()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
