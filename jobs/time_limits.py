@@ -3,12 +3,12 @@
 Celery's prefork pool raises SoftTimeLimitExceeded inside an overrunning task
 (a signal), so the task fails and the shared base task leaves a dead letter.
 Its gevent pool (celery/concurrency/gevent.py, `apply_timeout`) wraps a task
-in a gevent.Timeout of the *hard* limit only, and ignores the soft one. That
-Timeout is a BaseException: Celery marks the task failed and acknowledges it,
-without calling on_failure, so no dead letter. This module puts the soft limit
-back, as a gevent.Timeout that raises SoftTimeLimitExceeded in the task: a
-waiting call (HTTP, the database) is interrupted, the task fails like it would
-under prefork, and is dead-lettered.
+in a gevent.Timeout of the *hard* limit only, and ignores the soft one: the
+task gets no chance to clean up, and is stopped only at the hard limit (where
+Celery's Request.on_timeout calls on_failure, so it is dead-lettered then).
+This module puts the soft limit back, as a gevent.Timeout that raises
+SoftTimeLimitExceeded in the task: a waiting call (HTTP, the database) is
+interrupted, the task fails like it would under prefork, and is dead-lettered.
 """
 
 import sys

@@ -10,7 +10,7 @@ from django.urls import reverse
 from jobs.models import DeadLetter, DeadLetterEvent
 from tests.helpers import wait_for
 from tests.processes import WorkerProcess
-from tests.worker_tasks import always_fails, fails_until_fixed, overruns
+from tests.worker_tasks import always_fails, fails_until_fixed, ignores_its_soft_limit, overruns
 
 pytestmark = pytest.mark.worker
 
@@ -123,3 +123,21 @@ def test_task_past_its_soft_time_limit_is_stopped_and_dead_lettered(pool_worker,
     assert letter.attempts == 1
     # Had nothing stopped it, its wait would have ended after 30 s and it would
     # have succeeded; the hard limit (10 s) leaves no dead letter on either pool.
+
+
+def test_task_that_swallows_its_soft_limit_is_dead_lettered_at_the_hard_limit(pool_worker, control):
+    """Prefork kills the pool child; gevent raises gevent.Timeout in the greenlet.
+
+    Either way Celery (5.7) calls the task's on_failure from the worker's
+    timeout handler, which the base task turns into a dead letter.
+    """
+    note = f"swallows-{uuid.uuid4().hex}"
+    result = ignores_its_soft_limit.apply_async(args=[note], queue=pool_worker.queues[0])
+
+    letter = dead_letter_for(result.id, pool_worker)
+
+    assert letter.exception_class == "billiard.exceptions.TimeLimitExceeded"
+    assert letter.attempts == 1
+    assert letter.queue == pool_worker.queues[0]
+    assert letter.worker_hostname == pool_worker.name
+    assert control.get(f"{note}:runs") == b"1"
