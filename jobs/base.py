@@ -15,6 +15,7 @@ from datetime import datetime
 
 from celery import Task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from .errors import TemporaryError
@@ -30,6 +31,8 @@ from .worker_loss import WorkerKeptDying, refuse_worker_killers
 logger = logging.getLogger(__name__)
 
 FIRST_FAILURE_HEADER = "orderly_first_failure"
+# Database failures that are no fault of the task's (django.db wraps the driver's).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
@@ -104,24 +107,39 @@ class OrderlyTask(Task):
         try:
             with soft_time_limit(self):  # prefork enforces it itself; gevent does not
                 return super().__call__(*args, **kwargs)
+        except DATABASE_UNAVAILABLE as exc:
+            # The database refused a connection (too many clients, a restart),
+            # dropped one, or ended a transaction in a deadlock or serialization
+            # failure. The task's transaction was rolled back; another attempt
+            # may well succeed, so this is temporary, not a dead letter.
+            if self.request.called_directly or self.request.is_eager:
+                raise
+            # Drop the broken connection first: the retry's own bookkeeping
+            # (its RETRY state in the result backend) needs a working one.
+            close_old_connections()
+            raise self._retry(args, TemporaryError(f"database: {exc}")) from exc
         except TemporaryError as exc:
             if self.request.called_directly or self.request.is_eager:
                 raise
-            countdown = self.retry_countdown(exc)
-            logger.warning(
-                "task %s[%s] %s: temporary failure (attempt %d of %d), retrying in %.1fs: %s",
-                self.name,
-                self.request.id,
-                self.business_reference(args),
-                self.request.retries + 1,
-                (self.max_retries or 0) + 1,
-                countdown,
-                exc,
-            )
-            first_failure = self._first_failure_header() or timezone.now().isoformat()
-            headers = {**(self.request.headers or {}), FIRST_FAILURE_HEADER: first_failure}
-            # Past max_retries, retry() re-raises exc and the task fails for good.
-            raise self.retry(exc=exc, countdown=countdown, headers=headers) from exc
+            raise self._retry(args, exc) from exc
+
+    def _retry(self, args, exc: TemporaryError):
+        """Log the temporary failure and schedule the next attempt (past max_retries: re-raise)."""
+        countdown = self.retry_countdown(exc)
+        logger.warning(
+            "task %s[%s] %s: temporary failure (attempt %d of %d), retrying in %.1fs: %s",
+            self.name,
+            self.request.id,
+            self.business_reference(args),
+            self.request.retries + 1,
+            (self.max_retries or 0) + 1,
+            countdown,
+            exc,
+        )
+        first_failure = self._first_failure_header() or timezone.now().isoformat()
+        headers = {**(self.request.headers or {}), FIRST_FAILURE_HEADER: first_failure}
+        # Past max_retries, retry() re-raises exc and the task fails for good.
+        return self.retry(exc=exc, countdown=countdown, headers=headers)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """The task failed for good: leave a dead letter an operator can requeue."""

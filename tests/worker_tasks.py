@@ -11,6 +11,7 @@ import redis
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
+from django.db import connection
 
 from jobs.errors import PermanentError, TemporaryError
 
@@ -39,6 +40,17 @@ def kills_its_worker(note: str) -> None:
     """Ends its worker process on every run, as a segfault or the OOM killer would."""
     _redis().incr(f"{note}:runs")
     os._exit(1)
+
+
+@shared_task(name="tests.loses_its_database_once", soft_time_limit=10, time_limit=20)
+def loses_its_database_once(note: str) -> str:
+    """On its first run the server ends this task's connection (as a restart would)."""
+    runs = _redis().incr(f"{note}:runs")
+    with connection.cursor() as cursor:
+        if runs == 1:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        cursor.execute("SELECT 1")
+    return "reached the database"
 
 
 @shared_task(name="tests.ignores_its_soft_limit", soft_time_limit=1, time_limit=2)

@@ -5,12 +5,19 @@ import uuid
 
 import pytest
 import redis
+from django.db import connection
 from django.urls import reverse
 
 from jobs.models import DeadLetter, DeadLetterEvent
 from tests.helpers import wait_for
 from tests.processes import WorkerProcess
-from tests.worker_tasks import always_fails, fails_until_fixed, ignores_its_soft_limit, overruns
+from tests.worker_tasks import (
+    always_fails,
+    fails_until_fixed,
+    ignores_its_soft_limit,
+    loses_its_database_once,
+    overruns,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -141,3 +148,17 @@ def test_task_that_swallows_its_soft_limit_is_dead_lettered_at_the_hard_limit(po
     assert letter.queue == pool_worker.queues[0]
     assert letter.worker_hostname == pool_worker.name
     assert control.get(f"{note}:runs") == b"1"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL to end the task's own connection"
+)
+def test_lost_database_connection_is_retried_not_dead_lettered(pool_worker, control):
+    """A connection the server ends (a restart, a failover) is a temporary failure."""
+    note = f"db-{uuid.uuid4().hex}"
+    result = loses_its_database_once.apply_async(args=[note], queue=pool_worker.queues[0])
+
+    assert result.get(timeout=30) == "reached the database"
+    assert control.get(f"{note}:runs") == b"2"
+    assert not DeadLetter.objects.filter(task_id=result.id).exists()
+    assert "temporary failure (attempt 1 of" in pool_worker.log_tail(200)
