@@ -82,8 +82,13 @@ class Stack:
 
     def gateway(self, latency_ms):
         self.stop("gateway")
+        # 96 threads so the stand-in is never the bottleneck; each request
+        # closes its database connection, or the idle threads' connections
+        # (CONN_MAX_AGE 60 s) took PostgreSQL's 100 and the shop's own tasks
+        # failed with "too many clients" (a real gateway is not our database).
         self.gunicorn("gateway", self.gateway_port, workers=1, threads=96,
-                      SANDBOX_GATEWAY_LATENCY_MS=str(latency_ms))  # fmt: skip
+                      SANDBOX_GATEWAY_LATENCY_MS=str(latency_ms),
+                      DATABASE_CONN_MAX_AGE="0")  # fmt: skip
 
     def workers(self, queues=None, **extra_env):
         """One worker per queue, with the Procfile's pool and concurrency."""

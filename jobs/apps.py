@@ -6,10 +6,10 @@ class JobsConfig(AppConfig):
     verbose_name = "Background jobs"
 
     def ready(self):
-        from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_ready
+        from celery.signals import beat_init, task_prerun, worker_init, worker_ready
 
         from . import checks  # noqa: F401 (registers the system checks)
-        from .db_connections import after_task, before_task
+        from .db_connections import before_task
         from .services import queue_pausing, task_attempts
 
         worker_ready.connect(relay_outbox_at_worker_start, weak=False)
@@ -18,7 +18,25 @@ class JobsConfig(AppConfig):
         worker_init.connect(refuse_timers_out_of_order, weak=False)
         beat_init.connect(refuse_timers_out_of_order, weak=False)
         task_prerun.connect(before_task, weak=False, dispatch_uid="jobs.db_before_task")
-        task_postrun.connect(after_task, weak=False, dispatch_uid="jobs.db_after_task")
+        # Closing a task's connections must come after every other task_postrun
+        # receiver, some of which query (ops.order_metrics, task_attempts):
+        # Celery calls receivers in the order they connected, and apps after
+        # this one connect theirs in their own ready(). Connected when the
+        # worker starts, after every ready(). Run before it, a later query
+        # opened a connection nothing closed: a gevent worker held two per
+        # greenlet (64 for 32) and PostgreSQL ran out of connections at 20
+        # orders/s.
+        worker_init.connect(close_connections_after_tasks, weak=False)
+
+
+def close_connections_after_tasks(**kwargs):
+    """Connect jobs.db_connections.after_task as the last task_postrun receiver."""
+    from celery.signals import task_postrun
+
+    from .db_connections import after_task
+
+    task_postrun.disconnect(dispatch_uid="jobs.db_after_task")
+    task_postrun.connect(after_task, weak=False, dispatch_uid="jobs.db_after_task")
 
 
 def refuse_timers_out_of_order(sender=None, **kwargs):
