@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from .load import drain, percentile, pipeline_times, run_checkouts, spread, spread_rows
+from .profiling import Profile
 from .stack import PYTHON, ROOT, CpuMeter, log, procfile_workers, reset_broker
 
 
@@ -47,7 +48,7 @@ def capacity_curve(stack, env, product_ids, args):
     stack.beat_and_flower()
     time.sleep(3)  # let beat's first relay and Flower's start settle
     meter = CpuMeter(stack)
-    points = {}
+    points, profile = {}, None
     for rate in [1, *args.rates]:
         runs, cpu = [], None
         for attempt in range(args.runs):
@@ -68,6 +69,8 @@ def capacity_curve(stack, env, product_ids, args):
                 "p95_s": percentile(totals, 0.95),
                 "checkout_p95_ms": load.get("p95_ms"),
             })  # fmt: skip
+        if rate == args.profile_rate:
+            profile = profile_run(stack, product_ids, args, rate=rate, users=users)
         point = spread_rows(runs)
         point["cpu"] = cpu  # of the last run
         points[str(rate)] = point
@@ -84,7 +87,21 @@ def capacity_curve(stack, env, product_ids, args):
                 and point["p95_s"] and point["p95_s"]["median"] <= 2.0
                 and point["finished"]["median"] >= 0.95
                 and point["achieved"]["median"] >= 0.85 * int(rate)), default=None)  # fmt: skip
-    return {"points": points, "knee": knee}
+    return {"points": points, "knee": knee, "profile": profile}
+
+
+def profile_run(stack, product_ids, args, *, rate, users):
+    """One more run at `rate`, sampled by py-spy (bench/profiling.py); not counted in the curve."""
+    from django.utils import timezone
+
+    log(f"capacity at {rate}/s, profiled (py-spy on every process; not counted)")
+    since = timezone.now()
+    profile = Profile(stack, stack.workdir, seconds=max(args.duration - 4, 2),
+                      database_url=args.database_url)  # fmt: skip
+    profile.start()
+    run_checkouts(stack, product_ids, users=users, seconds=args.duration, rate=rate)
+    drain(since, timeout=max(30, args.duration * 4))
+    return {"rate": rate, "text": profile.report()}
 
 
 def queue_isolation(stack, env, product_ids, args, backlog=10_000):

@@ -95,7 +95,10 @@ def report(results, meta):
                          f"| {share} |")  # fmt: skip
         lines += [
             "",
-            f"Knee (highest rate with p95 ≤ 2 s): **{curve['knee'] or 'none'} orders/s**.",
+            f"Knee (highest rate with p95 ≤ 2 s): **{curve['knee'] or 'none'} orders/s**. "
+            f"Where the time goes at {meta.get('profile_rate', '?')} orders/s, process by process and "
+            "in PostgreSQL: [results/capacity-profile.txt](results/capacity-profile.txt) "
+            "(py-spy and pg_stat_activity, during one more run not counted above).",
         ]
     sweep = results.get("gateway_sweep")
     if sweep:

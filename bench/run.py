@@ -53,6 +53,8 @@ def arguments():
                         help="orders/s of the capacity curve (1/s, the idle reference, is added)")  # fmt: skip
     parser.add_argument("--saturation-s", type=float, default=10.0,
                         help="a rate whose p95 exceeds this ends the capacity curve")  # fmt: skip
+    parser.add_argument("--profile-rate", type=int, default=20,
+                        help="sample every process with py-spy during this rate's last run")  # fmt: skip
     parser.add_argument("--gateway-latency-ms", type=int, default=300)
     parser.add_argument("--gateway-sweep", type=int_list, default=[300, 1000, 3000])
     parser.add_argument("--growth", action="store_true",
@@ -151,9 +153,14 @@ def write(results, args, minutes):
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}, {platform.system()}",
         "runs": args.runs, "duration": args.duration, "minutes": minutes,
-        "gateway_latency_ms": args.gateway_latency_ms,
+        "gateway_latency_ms": args.gateway_latency_ms, "profile_rate": args.profile_rate,
         "load_note": (f"Load average at the end {load[0]:.1f}. {args.note}").strip(),
     }  # fmt: skip
+    profile = (results.get("capacity") or {}).pop("profile", None)
+    if profile:
+        (RESULTS / "capacity-profile.txt").write_text(
+            f"# Capacity at {profile['rate']} orders/s: where the time goes\n\n{profile['text']}"
+        )
     (RESULTS / "latest.json").write_text(json.dumps({"meta": meta, **results}, indent=2))
     charts(results, RESULTS)
     table = report(results, meta)
