@@ -91,8 +91,9 @@ def relay_drain(env, scale):
     count = int(100_000 * scale)
     log(f"growth: {count} stranded outbox rows")
     signature = json.dumps(dict(noop.si().set(queue="bench-relay")))
-    _sql("""INSERT INTO jobs_outboxmessage (signature, reference, created_at, publish_attempts, last_error)
-            SELECT %s::jsonb, 'bench:' || g, now() - interval '1 hour', 0, ''
+    _sql("""INSERT INTO jobs_outboxmessage (signature, reference, created_at, publish_attempts,
+                last_error, traceparent)
+            SELECT %s::jsonb, 'bench:' || g, now() - interval '1 hour', 0, '', ''
             FROM generate_series(1, %s) g""", [signature, count])  # fmt: skip
     _sql("ANALYZE jobs_outboxmessage")
     result = _child(env, RELAY_CHILD)
