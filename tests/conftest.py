@@ -5,21 +5,69 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 from project.celery import app as celery_app
 
+from .environment import NAMESPACE
 from .factories import ProductFactory
 from .helpers import wait_for
-from .processes import WorkerProcess, database_url
+from .lanes import LaneError, namespace_from_environment
+from .processes import WorkerProcess, database_url, ensure_rabbitmq_vhost, refuse_namespace_in_use
+
+# Markers by folder, so `make test-fast` can leave out what starts processes.
+FOLDER_MARKERS = {"chaos": "chaos", "e2e": "browser"}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run tests that start a worker last.
+    """Mark chaos and browser tests by folder; run tests that start a worker last.
 
-    The session's worker consumes every queue once started, so tests that
-    inspect messages waiting in Redis must run before it exists.
+    Each lane's session worker consumes every queue of the lane's broker once
+    started, so tests that inspect messages waiting there must run before it
+    exists. xdist hands each lane its tests in this order too (`--dist load`).
     """
-    items.sort(key=lambda item: item.get_closest_marker("worker") is not None)
+    for item in items:
+        folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(FOLDER_MARKERS[folder])
+    # Among those, the chaos tests (the longest, up to a minute) go first, so
+    # no lane is left running one alone at the end.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("worker") is not None,
+            item.get_closest_marker("chaos") is None,
+        )
+    )
+
+
+def pytest_sessionstart(session):
+    """Claim every lane's broker namespace before any test runs; refuse one in use.
+
+    A worker left by a killed run (workers run in sessions of their own, so
+    they outlive it) would otherwise take a lane's tasks and write into
+    another run's database. Under xdist the controller checks all lanes at
+    once, so the refusal is one clear message, not a crashed lane.
+    """
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return  # the controller has checked this lane
+    lanes = [f"gw{index}" for index in range(len(session.config.getoption("tx", None) or []))]
+    for namespace in [namespace_from_environment(lane) for lane in lanes] or [NAMESPACE]:
+        if namespace.broker_url.startswith("amqp"):
+            ensure_rabbitmq_vhost(namespace.broker_url)
+        try:
+            refuse_namespace_in_use(namespace)
+        except LaneError as error:
+            raise pytest.UsageError(str(error)) from None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """MD5 in tests, as cookiecutter-django does: Django's PBKDF2 (1,000,000 rounds)
+    costs a third of a second per user created or logged in. Production keeps
+    PBKDF2 (tests/ops/test_production_settings.py).
+    """
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
@@ -46,7 +94,7 @@ def worker_env(django_db_setup, live_server, tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(worker_env, tmp_path_factory, django_db_blocker):
-    """One real worker for the session, on a freshly purged broker."""
+    """One real worker for the session, consuming this lane's freshly purged broker."""
     with django_db_blocker.unblock():
         celery_app.control.purge()
     log_dir = tmp_path_factory.mktemp("worker-logs")

@@ -107,3 +107,10 @@ def _fail_marked_invoices(**kwargs):
         return render(order)
 
     invoice_services.render_invoice = render_or_fail
+
+
+@shared_task(name="tests.records_its_worker", bind=True, soft_time_limit=10, time_limit=20)
+def records_its_worker(self, note: str) -> str:
+    """Writes the hostname of the worker that ran it to the switch `note`."""
+    _redis().set(note, self.request.hostname)
+    return self.request.hostname

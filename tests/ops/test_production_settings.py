@@ -66,3 +66,18 @@ def test_production_refuses_the_development_secret_key_that_make_dev_writes_to_e
     result = manage("check", env={**PRODUCTION_ENV, "DJANGO_SECRET_KEY": DEVELOPMENT_KEY})
     assert result.returncode != 0
     assert "development key" in result.stderr.strip().splitlines()[-1], result.stderr
+
+
+def test_production_hashes_passwords_with_pbkdf2_while_tests_use_md5():
+    """The tests' MD5 hasher (tests/conftest.py) is theirs alone: production keeps PBKDF2."""
+    from django.contrib.auth.hashers import get_hasher
+
+    result = manage(
+        "shell", "-c",
+        "from django.contrib.auth.hashers import get_hasher, make_password; "
+        "print(get_hasher().algorithm, make_password('x').split('$')[0])",
+        env=PRODUCTION_ENV,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["pbkdf2_sha256", "pbkdf2_sha256"]
+    assert get_hasher().algorithm == "md5"  # this process: the test settings
