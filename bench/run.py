@@ -5,8 +5,9 @@ separate gunicorn for the sandbox gateway (with a latency, default 300 ms),
 Celery workers as the Procfile runs them, beat and Flower. Locust, in a
 separate process, drives the shoppers. Each figure is the median of --runs
 runs, with min and max. Writes bench/results/latest.json, the charts in
-bench/results/ and bench/RESULTS.md, and copies the table into the README
-between the bench markers.
+bench/results/ and bench/RESULTS.md, and copies the table (and the charts it
+links) into the docs' benchmarks page, docs/benchmarks/index.md, between the
+bench markers.
 
 Sections: gateway_sweep, capacity, publish, worker_throughput,
 queue_isolation, invoice_render, and with --growth the big-table ones
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -165,12 +167,24 @@ def write(results, args, minutes):
     charts(results, RESULTS)
     table = report(results, meta)
     (ROOT / "bench" / "RESULTS.md").write_text("# Benchmark results\n\n" + table)
-    readme = (ROOT / "README.md").read_text()
-    readme = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
-                    lambda m: m.group(1) + table.replace("](results/", "](bench/results/")
-                    + m.group(2), readme, flags=re.S)  # fmt: skip
-    (ROOT / "README.md").write_text(readme)
+    copy_to_docs(table)
     print(table)
+
+
+def copy_to_docs(table):
+    """The table into the docs' benchmarks page, between its markers, with what it links to.
+
+    The page sits beside a copy of the files the table links (`results/...`), as
+    bench/RESULTS.md sits beside bench/results/, so the links are the same.
+    """
+    page = ROOT / "docs" / "benchmarks" / "index.md"
+    for name in sorted(set(re.findall(r"\]\(results/([^)]+)\)", table))):
+        (page.parent / "results").mkdir(exist_ok=True)
+        shutil.copyfile(RESULTS / name, page.parent / "results" / name)
+    text = page.read_text()
+    text = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
+                  lambda m: m.group(1) + table + m.group(2), text, flags=re.S)  # fmt: skip
+    page.write_text(text)
 
 
 if __name__ == "__main__":
