@@ -15,7 +15,9 @@ idempotency key, and acts only on a clear answer:
   shopper is told nothing was charged;
 - anything else (unreachable, still processing the key, an unreadable
   answer, one that contradicts our record): "unknown". The order shows
-  "Confirming payment" and the periodic job asks again; nothing is
+  "Confirming payment" and the gateway is asked again within seconds, then
+  less and less often (confirm_payment, scheduled when the order starts
+  confirming); the periodic job keeps asking after that. Nothing is
   cancelled on a guess.
 
 Every outcome is a PaymentEvent on the order (admin) and a log line with
@@ -41,6 +43,18 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 
+# Seconds after an order starts "confirming payment" at which the gateway is
+# asked again, times ORDERLY_TIMER_SCALE: a charge the gateway took shows as
+# paid within seconds, a gateway that stays unclear is asked less and less
+# often, and after the last one the periodic job (every 5 minutes) asks.
+# Each is a broker countdown, which a worker holds unacknowledged until it is
+# due: waiting and running must end within the visibility timeout (else Redis
+# delivers it again), so each is capped at half of it.
+CONFIRMATION_LOOKUP_SECONDS = (2, 5, 10, 20, 40, 80, 120)
+# Why a confirmation lookup settles an order the gateway confirms it never
+# charged (the order's cancel reason, which the shopper reads).
+NOTHING_CHARGED = "The payment did not go through: the card gateway confirms nothing was charged."
+
 
 def charge_payment(*, order_id: int) -> str:
     """The charge task's service: charge once, never charge a payment given up on.
@@ -58,11 +72,12 @@ def charge_payment(*, order_id: int) -> str:
     return payment.status
 
 
-def reconcile_payment(*, order_id: int, reason: str) -> str:
+def reconcile_payment(*, order_id: int, reason: str, cancel_reason: str = "") -> str:
     """Settle a payment that may have reached the gateway by asking the gateway first.
 
-    `reason` is why we give up (shown to the shopper if nothing was charged
-    and the order is cancelled). Returns the payment's status afterwards, or
+    `reason` is why we ask (on the payment's events) and, unless
+    `cancel_reason` is given, what the shopper is told if nothing was
+    charged and the order is cancelled. Returns the payment's status afterwards, or
     UNKNOWN when the gateway gave no clear answer: then the order is
     "Confirming payment" and must be asked about again later. Idempotent.
     """
@@ -80,7 +95,11 @@ def reconcile_payment(*, order_id: int, reason: str) -> str:
         # Attempts are counted (and committed) before a request leaves, so
         # no charge request was ever sent: nothing can have been charged.
         return _settle_nothing_charged(
-            order, attempts_seen=0, reason=reason, evidence="no charge request was ever sent"
+            order,
+            attempts_seen=0,
+            reason=reason,
+            cancel_reason=cancel_reason,
+            evidence="no charge request was ever sent",
         )
     attempts_seen = payment.attempts
     try:
@@ -95,7 +114,7 @@ def reconcile_payment(*, order_id: int, reason: str) -> str:
             outcome=UNKNOWN,
             detail=f"{reason} {problem}",
         )
-        return _await_confirmation(order_id, why=problem)
+        return _await_confirmation(order, why=problem)
     record_payment_event(
         order=order,
         kind=PaymentEvent.Kind.LOOKUP,
@@ -115,6 +134,7 @@ def reconcile_payment(*, order_id: int, reason: str) -> str:
         order,
         attempts_seen=attempts_seen,
         reason=reason,
+        cancel_reason=cancel_reason,
         evidence="the gateway confirms no charge with this key",
     )
 
@@ -210,8 +230,11 @@ def _contradiction(payment: Payment, order: Order, found: gateway.ChargeLookup) 
     return ""
 
 
-def _settle_nothing_charged(order: Order, *, attempts_seen: int, reason: str, evidence: str) -> str:
+def _settle_nothing_charged(
+    order: Order, *, attempts_seen: int, reason: str, evidence: str, cancel_reason: str = ""
+) -> str:
     """Cancel an order whose payment is confirmed uncharged, unless a new attempt started."""
+    cancel_reason = cancel_reason or reason
     in_flight_since = timezone.now() - timedelta(seconds=settings.ORDERLY_CHARGE_IN_FLIGHT_SECONDS)
     with transaction.atomic():
         payment = lock_payment(order_id=order.pk)
@@ -227,9 +250,12 @@ def _settle_nothing_charged(order: Order, *, attempts_seen: int, reason: str, ev
                 outcome=UNKNOWN,
                 detail=f"{reason} Not cancelling: {why}.",
             )
-            return _await_confirmation(order.pk, why=why)
+            return _await_confirmation(order, why=why)
         settled = services._settle(
-            order.pk, Payment.Status.FAILED, failure_message=reason, cancel_reason=reason
+            order.pk,
+            Payment.Status.FAILED,
+            failure_message=cancel_reason,
+            cancel_reason=cancel_reason,
         )
         record_payment_event(
             order=order,
@@ -240,11 +266,48 @@ def _settle_nothing_charged(order: Order, *, attempts_seen: int, reason: str, ev
     return settled.status
 
 
-def _await_confirmation(order_id: int, *, why: str) -> str:
-    """Leave the order waiting for a clear answer: "Confirming payment", asked again later."""
-    updated = Order.objects.filter(pk=order_id, status=Order.Status.PENDING_PAYMENT).update(
-        status=Order.Status.CONFIRMING_PAYMENT, updated_at=timezone.now()
+def confirm_payment(*, order_id: int) -> str:
+    """The confirmation lookup's service: ask the gateway again about an order confirming payment.
+
+    Scheduled by _await_confirmation a few seconds apart; an order that is
+    no longer confirming (paid, cancelled, refunded meanwhile) is left alone
+    and the gateway is not asked. Otherwise as reconcile_payment, whose
+    status (or UNKNOWN) it returns. Idempotent.
+    """
+    status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    if status != Order.Status.CONFIRMING_PAYMENT:
+        return f"nothing to do: the order is {status or 'gone'}"
+    return reconcile_payment(
+        order_id=order_id, reason="Asked again while confirming.", cancel_reason=NOTHING_CHARGED
     )
+
+
+def _await_confirmation(order: Order, *, why: str) -> str:
+    """Leave the order waiting for a clear answer: "Confirming payment", asked again soon.
+
+    The order that starts confirming gets its confirmation lookups
+    (CONFIRMATION_LOOKUP_SECONDS) through the outbox, in the transaction
+    that marks it, so they are scheduled once per wait and never lost. One
+    already confirming is not scheduled again: its lookups are on their way,
+    or done and the periodic job asks.
+    """
+    with transaction.atomic():
+        updated = Order.objects.filter(pk=order.pk, status=Order.Status.PENDING_PAYMENT).update(
+            status=Order.Status.CONFIRMING_PAYMENT, updated_at=timezone.now()
+        )
+        if updated:
+            for countdown in confirmation_countdowns():
+                publish_on_commit(
+                    steps.confirm_payment(order.pk, countdown=countdown),
+                    reference=f"order:{order.public_id}",
+                )
     if updated:
-        logger.warning("order #%s is confirming payment: %s", order_id, why)
+        logger.warning("order %s is confirming payment: %s", order.number, why)
     return UNKNOWN
+
+
+def confirmation_countdowns() -> list[float]:
+    """CONFIRMATION_LOOKUP_SECONDS as countdowns: scaled, within half the visibility timeout."""
+    cap = settings.CELERY_VISIBILITY_TIMEOUT / 2
+    scaled = (seconds * settings.ORDERLY_TIMER_SCALE for seconds in CONFIRMATION_LOOKUP_SECONDS)
+    return sorted({min(seconds, cap) for seconds in scaled})

@@ -81,7 +81,7 @@ def place_order(
         )
         publish_on_commit(steps.order_pipeline(order.pk), reference=f"order:{order.public_id}")
         emit_order_event(order=order, event_type="order.created")
-    logger.info("order %s placed (%s, total %s)", order.public_id, order.number, total)
+    logger.info("order %s placed (order:%s, total %s)", order.number, order.public_id, total)
     return order
 
 
@@ -233,5 +233,5 @@ def pay_again(*, order_id: int, card_number: str) -> Payment:
         order.cancel_reason = ""
         order.save(update_fields=["status", "cancel_reason", "updated_at"])
         publish_on_commit(steps.order_pipeline(order.pk), reference=f"order:{order.public_id}")
-    logger.info("order %s: paying again with another card", order.public_id)
+    logger.info("order %s: paying again with another card", order.number)
     return payment

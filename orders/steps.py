@@ -16,6 +16,8 @@ lose it:
    payment: tell the shopper.
 4. `payment_refunded_notice`, written by the transaction that records the
    refund of a charge that landed on a cancelled order (orders.reconciliation).
+5. `confirm_payment`, written (several, with growing countdowns) by the
+   transaction that leaves an order "confirming payment": ask the gateway again.
 
 (A Celery chain would publish stage 2 from the worker as a callback with no
 durable record; a Redis restart at that moment lost it in our chaos tests.)
@@ -26,6 +28,7 @@ from celery import group, signature
 from celery.canvas import Signature
 
 CHARGE_PAYMENT = "orders.charge_payment"
+CONFIRM_PAYMENT = "orders.confirm_payment"
 SEND_ORDER_CONFIRMATION = "notifications.send_order_confirmation"
 SEND_PAYMENT_FAILED_EMAIL = "notifications.send_payment_failed_email"
 SEND_PAYMENT_REFUNDED_EMAIL = "notifications.send_payment_refunded_email"
@@ -33,6 +36,7 @@ GENERATE_INVOICE = "reports.generate_invoice_pdf"
 
 TASK_NAMES = (
     CHARGE_PAYMENT,
+    CONFIRM_PAYMENT,
     SEND_ORDER_CONFIRMATION,
     SEND_PAYMENT_FAILED_EMAIL,
     SEND_PAYMENT_REFUNDED_EMAIL,
@@ -61,3 +65,11 @@ def payment_failed_notice(order_id: int) -> Signature:
 def payment_refunded_notice(order_id: int) -> Signature:
     """Published when a charge taken for a cancelled order is refunded: the shopper is told."""
     return signature(SEND_PAYMENT_REFUNDED_EMAIL, args=(order_id,), immutable=True)
+
+
+def confirm_payment(order_id: int, *, countdown: float) -> Signature:
+    """Ask the gateway again about a payment left "confirming", `countdown` seconds from now.
+
+    The countdown stays below the broker's visibility timeout (jobs.base.check_countdown).
+    """
+    return signature(CONFIRM_PAYMENT, args=(order_id,), countdown=countdown, immutable=True)

@@ -32,6 +32,24 @@ def charge_payment(self, order_id: int) -> str:
         raise
 
 
+@shared_task(
+    name="orders.confirm_payment",
+    business_object="orders.Order",
+    ignore_result=True,  # each lookup's outcome is a PaymentEvent on the order
+    soft_time_limit=30,
+    time_limit=45,
+)
+def confirm_payment(order_id: int) -> str:
+    """Ask the gateway again about an order "confirming payment" (reconciliation.confirm_payment).
+
+    Published through the outbox with growing countdowns when the order
+    starts confirming. Not retried: a gateway that still gives no clear
+    answer leaves the order confirming for the next lookup or the periodic
+    job. Returns the payment's status, "unknown", or why there was nothing to do.
+    """
+    return reconciliation.confirm_payment(order_id=order_id)
+
+
 @shared_task(name="orders.cancel_abandoned_orders", soft_time_limit=120, time_limit=150)
 def cancel_abandoned_orders() -> dict:
     """Settle orders left unpaid too long, asking the gateway first (beat, every 5 minutes).

@@ -13,13 +13,14 @@ letters (tests/storefront/test_order_status.py counts them).
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import time_format
 
 from inventory.money import format_money
 from jobs.models import DeadLetter
 from notifications.models import EmailLog
 from orders.models import Order, Payment
 from orders.selectors import pay_again_until
+
+from .shop_time import format_shop_time
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
 FINAL_STATES = {DONE, FAILED, SKIPPED}
@@ -31,6 +32,25 @@ FAILURE_NOTICE_TASK = "notifications.send_payment_failed_email"
 INVOICE_TASK = "reports.generate_invoice_pdf"
 REFUND_NOTICE_TASK = "notifications.send_payment_refunded_email"
 SHOP_TOLD = "The shop has been told and will sort it out; you don't need to do anything."
+
+
+# How often the order page asks for an update, by how long the order has gone
+# without changing state (Order.updated_at): (under this many seconds, every
+# this many seconds), then POLL_SLOWEST_SECONDS. A fresh order's steps finish
+# within seconds; one that waits minutes is waiting on a retry.
+POLL_SCHEDULE = ((60, 1), (180, 5), (600, 15))
+POLL_SLOWEST_SECONDS = 30
+
+
+def poll_seconds(order: Order, progress: dict, *, now=None) -> int | None:
+    """Seconds until the order page asks again, or None once every step is final."""
+    if progress["final"]:
+        return None
+    quiet = ((now or timezone.now()) - order.updated_at).total_seconds()
+    for under, seconds in POLL_SCHEDULE:
+        if quiet < under:
+            return seconds
+    return POLL_SLOWEST_SECONDS
 
 
 def order_progress(order: Order) -> dict:
@@ -73,15 +93,11 @@ def order_progress(order: Order) -> dict:
         "pay_again": {
             "allowed": until is not None,
             "until": until.isoformat() if until else None,
-            "until_display": _clock(until) if until else "",
+            "until_display": format_shop_time(until) if until else "",
         },
         "steps": steps,
         "final": all(step["state"] in FINAL_STATES for step in steps),
     }
-
-
-def _clock(moment) -> str:
-    return time_format(timezone.localtime(moment), "H:i")
 
 
 def _summary(order: Order, payment: Payment | None, until) -> tuple[str, str, str]:
@@ -121,7 +137,7 @@ def _summary(order: Order, payment: Payment | None, until) -> tuple[str, str, st
         return (
             "Your card was declined",
             f"Nothing was charged. You can pay for this order with another card until "
-            f"{_clock(until)}; its items are reserved again if they are still in stock.",
+            f"{format_shop_time(until)}; its items are reserved again if they are still in stock.",
             "error",
         )
     if declined:

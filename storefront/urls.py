@@ -21,6 +21,7 @@ order_urls = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/<uuid:public_id>/", views.order_detail, name="detail"),
     path("orders/<uuid:public_id>/status/", views.order_status, name="status"),
+    path("orders/<uuid:public_id>/progress/", views.order_progress_fragment, name="progress"),
     path("orders/<uuid:public_id>/pay/", views.pay_again, name="pay_again"),
     path("orders/<uuid:public_id>/invoice/", views.invoice_download, name="invoice"),
 ]

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,7 @@ from orders.errors import OrderError
 from orders.forms import CardForm, CheckoutForm
 from orders.models import Order
 
-from .progress import order_progress
+from .progress import order_progress, poll_seconds
 
 # How long a signed invoice link from S3 works: long enough to follow the
 # redirect, short enough that a shared link soon stops working.
@@ -130,12 +131,29 @@ def checkout(request):
     return render(request, "orders/checkout.html", context, status=status)
 
 
-def _order_page(request, order, *, pay_again_form=None, status=200):
-    context = {
-        "order": order,
-        "progress": order_progress(order),
-        "pay_again_form": pay_again_form or CardForm(),
+def _progress_context(order) -> tuple[dict, str]:
+    """What the order page's changing parts show, and its ETag.
+
+    The ETag covers the steps and the next poll's delay, so an update is sent
+    when either changes; the page sends it back with its next poll.
+    """
+    progress = order_progress(order)
+    seconds = poll_seconds(order, progress)
+    state = json.dumps(
+        {"progress": progress, "poll_seconds": seconds}, cls=DjangoJSONEncoder, sort_keys=True
+    )
+    etag = f'"{hashlib.sha256(state.encode()).hexdigest()[:32]}"'
+    poll = {
+        "seconds": seconds,
+        "url": reverse("orders:progress", kwargs={"public_id": order.public_id}),
+        "headers": json.dumps({"If-None-Match": etag}),
     }
+    return {"order": order, "progress": progress, "poll": poll}, etag
+
+
+def _order_page(request, order, *, pay_again_form=None, status=200):
+    context, _ = _progress_context(order)
+    context["pay_again_form"] = pay_again_form or CardForm()
     return render(request, "orders/order.html", context, status=status)
 
 
@@ -166,8 +184,26 @@ def pay_again(request, public_id):
 
 
 @require_GET
+def order_progress_fragment(request, public_id):
+    """The order page's changing parts as HTML, which htmx swaps into the page.
+
+    Rendered by the page's own templates (orders/progress/), with the delay
+    before the next poll, and without it once every step is final. Answers
+    If-None-Match with 304 when nothing changed since the last poll.
+    """
+    order = get_order_for_request(request, public_id)
+    context, etag = _progress_context(order)
+    response = get_conditional_response(request, etag=etag) or render(
+        request, "orders/order_progress.html", context
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
 def order_status(request, public_id):
-    """The order's steps as JSON, polled by the order page until all are final.
+    """The order's steps as JSON, for API clients and scripts (the order page uses the fragment).
 
     Answers If-None-Match with 304 when nothing changed since the last poll.
     """

@@ -73,7 +73,7 @@ def send_order_confirmation(*, order_id: int) -> EmailLog | None:
     """Confirm a paid order to the shopper, once. Unpaid orders get nothing."""
     order = Order.objects.prefetch_related("items").get(pk=order_id)
     if order.status != Order.Status.PAID:
-        logger.info("order %s is %s: no confirmation e-mail", order.public_id, order.status)
+        logger.info("order %s is %s: no confirmation e-mail", order.number, order.status)
         return None
     return send_once(
         key=f"order:{order.public_id}:{EmailLog.Kind.ORDER_CONFIRMATION}",

@@ -34,7 +34,7 @@ def generate_invoice(*, order_id: int) -> Invoice | None:
     """
     order = Order.objects.select_related("payment").prefetch_related("items").get(pk=order_id)
     if order.status != Order.Status.PAID:
-        logger.info("order %s is %s: no invoice", order.public_id, order.status)
+        logger.info("order %s is %s: no invoice", order.number, order.status)
         return None
     existing = Invoice.objects.filter(order=order).first()
     if existing:
@@ -63,5 +63,5 @@ def record_invoice_failure(*, order: Order, reason: str) -> InvoiceFailure:
     failure, _ = InvoiceFailure.objects.update_or_create(
         order=order, defaults={"reason": reason[:300]}
     )
-    logger.error("invoice of order %s could not be rendered: %s", order.public_id, reason)
+    logger.error("invoice of order %s could not be rendered: %s", order.number, reason)
     return failure

@@ -25,11 +25,11 @@ def log_in_to_admin(page, *, username, password):
 
 
 def status_requests_during(page, *, seconds: float) -> int:
-    """How many order-status requests the page makes in the next `seconds`."""
+    """How many order updates (polls of /orders/<id>/progress/) the page asks for in `seconds`."""
     seen = []
 
     def record(request):
-        if request.url.rstrip("/").endswith("/status"):
+        if request.url.rstrip("/").endswith("/progress"):
             seen.append(request.url)
 
     page.on("request", record)

@@ -1,9 +1,12 @@
-"""The order page's polling, on a fake clock: fast for a minute, then tens of seconds, then none.
+"""The order page's polling with htmx, on a fake clock: the server picks each delay, then stops it.
 
 Playwright's clock drives the page's timers, so minutes pass in a moment and
-nothing depends on how fast this machine is. The status requests and their
-answers are real (the live server).
+nothing depends on how fast this machine is. The requests and their answers
+are real (the live server); the server reads the real time, so an order that
+waited is made by moving its `updated_at` back.
 """
+
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -16,11 +19,11 @@ from orders.models import Order, Payment
 from reports.models import Invoice
 from tests.factories import ProductFactory, create_order
 
+PROGRESS = "/progress/"
 
-@pytest.fixture
-def pending_order_page(page, live_server, transactional_db):
-    """A browser looking at an order whose payment never moves (no task was published)."""
-    order = create_order({ProductFactory(): 1}, status=Order.Status.PENDING_PAYMENT)
+
+def open_order_page(page, live_server, order) -> list[int]:
+    """Open `order`'s page as its shopper, on a fake clock; return the statuses of its polls."""
     session = SessionStore()
     session["orders"] = [str(order.public_id)]
     session.create()
@@ -36,11 +39,18 @@ def pending_order_page(page, live_server, transactional_db):
     answers = []
     page.on(
         "response",
-        lambda response: answers.append(response.status) if "/status/" in response.url else None,
+        lambda response: answers.append(response.status) if PROGRESS in response.url else None,
     )
     page.clock.install()
     page.goto(order.get_absolute_url())
-    return order, answers
+    return answers
+
+
+@pytest.fixture
+def pending_order_page(page, live_server, transactional_db):
+    """A browser looking at an order whose payment never moves (no task was published)."""
+    order = create_order({ProductFactory(): 1}, status=Order.Status.PENDING_PAYMENT)
+    return order, open_order_page(page, live_server, order)
 
 
 def advance(page, answers, *, seconds: int, step: int = 1):
@@ -54,24 +64,46 @@ def advance(page, answers, *, seconds: int, step: int = 1):
             page.wait_for_timeout(30)
 
 
-def test_polling_backs_off_after_a_minute_answers_304_and_stops_when_final(
+def waited(order, *, minutes: float):
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes))
+
+
+def test_a_304_swaps_nothing_and_polling_goes_on_at_the_delay_the_server_chose(
     pending_order_page, page
 ):
     order, answers = pending_order_page
+    # A mark on the live list's first item: gone if anything replaced it.
+    page.evaluate("document.querySelector('#order-steps').dataset.mark = 'kept'")
 
-    advance(page, answers, seconds=60)
-    first_minute = len(answers)
-    assert first_minute >= 45  # about once a second while the order is fresh
-    assert answers[0] == 200 and set(answers[1:]) == {304}  # nothing changed: no body sent
+    advance(page, answers, seconds=30)
+    assert len(answers) >= 25  # about once a second while the order is fresh
+    assert set(answers) == {304}  # the page sent the ETag it was rendered with
+    expect(page.locator("#order-steps")).to_have_attribute("data-mark", "kept")
+    expect(page.locator("#order-steps-refresh")).to_have_attribute("hx-trigger", "every 1s")
 
-    advance(page, answers, seconds=180, step=5)  # to minute 4
-    at_minute_four = len(answers)
-    assert at_minute_four - first_minute <= 15  # backing off
-    advance(page, answers, seconds=120, step=5)  # to minute 6
-    assert len(answers) - at_minute_four <= 5  # every 30 s by now
-    assert set(answers[1:]) == {304}
+    waited(order, minutes=4)  # the server now asks for a poll every 15 s
+    advance(page, answers, seconds=5)
+    assert answers[-1] == 200  # the new delay is a change: one answer with a body
+    expect(page.locator("#order-steps-refresh")).to_have_attribute("hx-trigger", "every 15s")
+    asked = len(answers)
+    advance(page, answers, seconds=60, step=5)
+    assert 3 <= len(answers) - asked <= 5
+    assert set(answers[asked:]) == {304}
 
-    # Every step finishes: the next answer says so, and the page stops asking.
+    waited(order, minutes=20)
+    advance(page, answers, seconds=20, step=5)
+    expect(page.locator("#order-steps-refresh")).to_have_attribute("hx-trigger", "every 30s")
+    asked = len(answers)
+    advance(page, answers, seconds=120, step=10)
+    assert 3 <= len(answers) - asked <= 5
+
+
+def test_every_step_final_updates_the_page_and_stops_the_polling(pending_order_page, page):
+    order, answers = pending_order_page
+    advance(page, answers, seconds=3)
+    live = page.locator("#order-steps-live")
+    live.evaluate("element => { element.dataset.mark = 'kept' }")
+
     Payment.objects.filter(order=order).update(
         status=Payment.Status.SUCCEEDED, settled_at=timezone.now()
     )
@@ -81,9 +113,69 @@ def test_polling_backs_off_after_a_minute_answers_304_and_stops_when_final(
         order=order, to=order.email, subject="Thanks",
     )  # fmt: skip
     Invoice.objects.create(order=order, number="INV-T1", file="invoices/t1.pdf", size_bytes=1)
-    advance(page, answers, seconds=60, step=5)
-    expect(page.locator("#order-steps")).to_have_attribute("data-final", "true")
+    advance(page, answers, seconds=3)
+
     expect(page.locator("#order-status")).to_have_text("Paid")
+    expect(page.locator("#order-notice")).to_contain_text("Your order is paid")
+    for step in ("payment", "email", "invoice"):
+        expect(page.locator(f'[data-step="{step}"]')).to_have_attribute("data-state", "done")
+    expect(page.get_by_role("link", name="Download the invoice (PDF)")).to_be_visible()
+    expect(page.locator("#order-steps")).to_have_attribute("data-final", "true")
+    poller = page.locator("#order-steps-refresh")
+    expect(poller).to_be_hidden()
+    assert poller.get_attribute("hx-get") is None
+    # The live region is the same element, the steps in it replaced: screen readers hear it.
+    expect(live).to_have_attribute("data-mark", "kept")
+    expect(live).to_have_attribute("aria-live", "polite")
     asked = len(answers)
     advance(page, answers, seconds=300, step=30)
     assert len(answers) == asked
+
+
+def test_an_update_keeps_the_card_number_being_typed_to_pay_again(
+    page, live_server, transactional_db
+):
+    # Declined, so the page offers another card, while the e-mail about it is still on its way.
+    order = create_order({ProductFactory(stock=5): 1}, status=Order.Status.CANCELLED)
+    Payment.objects.filter(order=order).update(
+        status=Payment.Status.DECLINED,
+        failure_message="Your card was declined.",
+        settled_at=timezone.now(),
+    )
+    answers = open_order_page(page, live_server, order)
+    card = page.locator("#pay-again").get_by_label("Card number")
+    expect(card).to_be_visible()
+    card.fill("5555 5555")
+    card.focus()
+
+    EmailLog.objects.create(
+        key=f"order:{order.pk}:payment_failed", kind=EmailLog.Kind.PAYMENT_FAILED,
+        order=order, to=order.email, subject="Payment failed",
+    )  # fmt: skip
+    advance(page, answers, seconds=3)
+
+    expect(page.locator('[data-step="email"]')).to_have_attribute("data-state", "done")
+    assert 200 in answers
+    expect(card).to_have_value("5555 5555")
+    expect(card).to_be_focused()
+    expect(page.locator("#order-steps-refresh")).to_be_hidden()  # every step is final
+
+
+def test_a_card_refused_when_paying_again_shows_its_error_on_the_page(
+    page, live_server, transactional_db
+):
+    order = create_order({ProductFactory(stock=5): 1}, status=Order.Status.CANCELLED)
+    Payment.objects.filter(order=order).update(
+        status=Payment.Status.DECLINED, settled_at=timezone.now()
+    )
+    open_order_page(page, live_server, order)
+    pay_again = page.locator("#pay-again")
+    pay_again.get_by_label("Card number").fill("4242 4242 4242 4241")
+    pay_again.get_by_role("button", name="Pay").click()  # a 400 answer, shown as a page is
+
+    expect(page.locator("#pay-again")).to_contain_text(
+        "That card number is not valid. Check for a typo."
+    )
+    expect(pay_again.get_by_role("button", name="Pay")).to_be_enabled()
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED

@@ -8,8 +8,10 @@ from playwright.sync_api import expect
 from inventory.models import Product
 from notifications.models import WebhookDelivery
 from notifications.services.webhooks import create_endpoint
-from orders.models import Order
+from orders.models import Order, Payment
+from orders.selectors import pay_again_until
 from sandbox.models import GatewayCharge, ReceivedWebhook
+from storefront.shop_time import format_shop_time
 from tests.factories import ProductFactory
 from tests.helpers import wait_for
 
@@ -49,15 +51,15 @@ def test_shopper_checks_out_and_watches_every_step_finish_then_downloads_the_inv
 
     # The order page updates itself: no reload from here on.
     steps = page.locator("#order-steps")
-    expect(page.locator('[data-step="payment"]')).to_have_attribute("data-state", "done")
+    expect(steps.locator('[data-step="payment"]')).to_have_attribute("data-state", "done")
     expect(page.locator('[data-step="email"]')).to_have_attribute("data-state", "done")
     expect(page.locator('[data-step="invoice"]')).to_have_attribute("data-state", "done")
-    expect(steps).to_have_attribute("data-final", "true")
+    expect(page.locator("#order-steps")).to_have_attribute("data-final", "true")
     expect(page.locator("#order-status")).to_have_text("Paid")
     expect(page.locator('[data-step="payment"]')).to_contain_text("€35.00 charged")
     expect(page.locator('[data-step="email"]')).to_contain_text("The confirmation e-mail")
     expect(page.locator("#order-steps")).not_to_contain_text("Webhook")
-    expect(page.locator("#order-steps")).to_have_attribute("aria-live", "polite")
+    expect(page.locator("#order-steps-live")).to_have_attribute("aria-live", "polite")
     axe(page, "order")
     assert status_requests_during(page, seconds=2.5) == 0  # polling has stopped
 
@@ -91,18 +93,28 @@ def test_declined_card_then_paying_again_with_another_card_finishes_the_same_ord
     expect(page.locator("#order-notice")).to_contain_text("Your card was declined")
     pay_again = page.locator("#pay-again")
     expect(pay_again).to_be_visible()  # shown live, without a reload
-    expect(page.locator("#pay-again-until")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    # The deadline, in the shop's time zone and named so (dated only if not today).
+    deadline = pay_again_until(Payment.objects.get(order__email="ada@example.com"))
+    expect(page.locator("#pay-again-until")).to_have_text(format_shop_time(deadline))
     assert Product.objects.get(pk=mug.pk).stock == 2  # back on the shelf meanwhile
     axe(page, "declined order")
 
     pay_again.get_by_label("Card number").fill("4242 4242 4242 4242")
-    pay_again.get_by_role("button", name=re.compile(r"^Pay €12\.00$")).click()
+    held = []  # the payment request, held until the button is seen waiting for its answer
+    page.route("**/pay/", lambda route: held.append(route))
+    button = pay_again.get_by_role("button", name=re.compile(r"^Pay €12\.00$"))
+    button.click()
+    expect(button).to_be_disabled(timeout=5000)  # a second click cannot send a second payment
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute("**/pay/")
 
     for step in ("payment", "email", "invoice"):
         expect(page.locator(f'[data-step="{step}"]')).to_have_attribute("data-state", "done")
     expect(page.locator('[data-step="email"]')).to_contain_text("The confirmation e-mail")
     expect(page.locator("#order-status")).to_have_text("Paid")
     expect(pay_again).to_be_hidden()
+    expect(page.locator("main")).not_to_contain_text("already in progress")
     order = Order.objects.get()  # the same order, not a new one
     assert order.status == Order.Status.PAID
     assert order.payment.card_last4 == "4242"

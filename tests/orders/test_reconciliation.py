@@ -4,15 +4,19 @@ The gateway is the sandbox over real HTTP (live server); tasks run in this
 process through Celery's apply (the worker-backed versions are in tests/chaos).
 """
 
+import time
+
 import pytest
 from django.core import mail
 
+from jobs.models import OutboxMessage
+from notifications.models import EmailLog
 from notifications.services import emails as notifications
 from orders import gateway, reconciliation, services
 from orders.models import Order, Payment, PaymentEvent
-from orders.tasks import charge_payment
+from orders.tasks import charge_payment, confirm_payment
 from sandbox.models import GatewayCharge, GatewayRefund
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, create_order
 from tests.helpers import wait_for
 from tests.orders.test_abandoned_orders import attempted, published, reload
 
@@ -133,3 +137,99 @@ def test_find_charge_is_the_only_question_asked_for_a_cancelled_order(sandbox):
     assert charge_payment.apply(args=(order.pk,)).get() == "failed"
     assert not GatewayCharge.objects.exists()
     assert gateway.find_charge(idempotency_key=order.payment.idempotency_key).outcome == "none"
+
+
+# --- confirming payment: asked again within seconds, not at the next periodic run ---------
+
+
+def confirmation_lookups(order) -> list[float]:
+    """The countdowns of the confirmation lookups the outbox holds for `order`."""
+    rows = OutboxMessage.objects.filter(reference=f"order:{order.public_id}").order_by("pk")
+    return [
+        row.signature["options"]["countdown"]
+        for row in rows
+        if row.signature["task"] == "orders.confirm_payment"
+    ]
+
+
+def test_an_order_left_confirming_has_its_lookups_scheduled_once_each_below_the_visibility_timeout(
+    settings,
+):
+    settings.PAYMENT_GATEWAY_URL = "http://127.0.0.1:9/gateway"
+    order = place()
+
+    assert last_attempt(order).failed()
+    reload(order)
+    assert order.status == Order.Status.CONFIRMING_PAYMENT
+    countdowns = confirmation_lookups(order)
+    assert len(countdowns) >= 5
+    assert countdowns == sorted(set(countdowns))  # further and further apart
+    assert countdowns[0] <= 5  # the first within seconds
+    assert countdowns[-1] < settings.CELERY_VISIBILITY_TIMEOUT
+
+    # Still unclear: the periodic job and the lookups leave it confirming, scheduling no more.
+    assert reconciliation.reconcile_stale_payments() == {"unknown": 1}
+    assert reconciliation.confirm_payment(order_id=order.pk) == "unknown"
+    assert confirmation_lookups(order) == countdowns
+
+
+def test_a_confirmation_lookup_for_an_order_settled_meanwhile_asks_nothing(settings):
+    settings.PAYMENT_GATEWAY_URL = "http://127.0.0.1:9/gateway"  # "unknown", if it were asked
+    order = place()
+    services._settle(order.pk, Payment.Status.SUCCEEDED, charge_id="ch_elsewhere")
+
+    assert confirm_payment.apply(args=(order.pk,)).get() == "nothing to do: the order is paid"
+    assert not PaymentEvent.objects.filter(order=order, kind=PaymentEvent.Kind.LOOKUP).exists()
+
+
+def test_a_confirmation_lookup_cancels_only_when_the_gateway_says_no_charge_and_none_can_land(
+    sandbox, settings
+):
+    order = place()
+    attempted(order, seconds_ago=5)  # sent 5 s ago, and the gateway has no charge (yet)
+    reconciliation.reconcile_payment(order_id=order.pk, reason="Gave up.")
+    reload(order)
+    assert order.status == Order.Status.CONFIRMING_PAYMENT  # it may still land
+
+    assert reconciliation.confirm_payment(order_id=order.pk) == "unknown"
+    settings.ORDERLY_CHARGE_IN_FLIGHT_SECONDS = 0  # the attempt can no longer land
+    assert reconciliation.confirm_payment(order_id=order.pk) == "failed"
+    reload(order)
+    assert order.status == Order.Status.CANCELLED
+    assert order.cancel_reason == reconciliation.NOTHING_CHARGED
+
+
+@pytest.mark.worker
+def test_a_charge_the_gateway_took_while_the_answer_was_lost_is_paid_within_seconds(
+    sandbox, settings, worker
+):
+    # As a killed or timed-out charge leaves it: the request reached the gateway,
+    # the answer never came back, retries ran out while the gateway was still on it.
+    settings.PAYMENT_GATEWAY_TIMEOUT = (1.0, 0.2)  # the slow card answers after 1 s
+    order = create_order({ProductFactory(): 1}, status=Order.Status.PENDING_PAYMENT)
+    Payment.objects.filter(order=order).update(card_number="4000000000000259")
+    assert last_attempt(order).failed()
+    reload(order)
+    assert order.status == Order.Status.CONFIRMING_PAYMENT
+    confirming_since = time.monotonic()
+
+    # No periodic job runs here (no beat): only the scheduled lookups, in the worker.
+    wait_for(
+        lambda: Order.objects.get(pk=order.pk).status == Order.Status.PAID,
+        timeout=20,
+        what=f"{order.number} to be paid by a confirmation lookup",
+        diagnostics=worker.log_tail,
+    )
+    assert time.monotonic() - confirming_since < 15
+    reload(order.payment)
+    assert order.payment.status == Payment.Status.SUCCEEDED
+    charge = GatewayCharge.objects.get()  # charged once, found by its idempotency key
+    assert charge.idempotency_key == order.payment.idempotency_key
+    assert order.payment.gateway_charge_id == charge.charge_id
+    lookups = PaymentEvent.objects.filter(order=order, kind=PaymentEvent.Kind.LOOKUP)
+    assert lookups.last().outcome == "charged"
+    wait_for(
+        lambda: EmailLog.objects.filter(order=order, kind="order_confirmation").exists(),
+        what="the confirmation e-mail of the paid order",
+        diagnostics=worker.log_tail,
+    )

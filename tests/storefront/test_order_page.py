@@ -1,6 +1,10 @@
 """The shopper's order page: truthful steps, cheap polling, and paying again after a decline."""
 
-from datetime import timedelta
+import json
+import re
+from datetime import datetime, time, timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -10,7 +14,7 @@ from django.utils import timezone
 from jobs.models import DeadLetter, OutboxMessage
 from notifications.models import EmailLog
 from orders.models import Order, Payment
-from storefront.progress import order_progress
+from storefront.progress import order_progress, poll_seconds
 from tests.factories import ProductFactory, create_order
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +167,131 @@ def test_a_status_request_costs_a_small_fixed_number_of_queries(
         assert client.get(url).status_code == 200
 
 
+# --- the page's updates (htmx) ----------------------------------------------------------
+
+
+def poller(page: str) -> dict[str, str]:
+    """The attributes of the element that asks for the next update."""
+    tag = re.search(r'<p id="order-steps-refresh"[^>]*>', page).group(0)
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+
+
+def step_items(html: str) -> list[str]:
+    return [" ".join(item.split()) for item in re.findall(r'<li class="step".*?</li>', html, re.S)]
+
+
+def test_the_page_and_each_update_render_the_same_steps(shopper, pending_order):
+    client = shopper(pending_order)
+    page = client.get(pending_order.get_absolute_url()).content.decode()
+    update = client.get(reverse("orders:progress", args=[pending_order.public_id]))
+    assert update.status_code == 200
+    fragment = update.content.decode()
+    assert len(step_items(page)) == 3
+    assert step_items(fragment) == step_items(page)
+    # Each part of the page that changes comes back by id, swapped in its place.
+    for element in (
+        "order-status",
+        "order-notice",
+        "pay-again",
+        "order-steps",
+        "order-steps-refresh",
+    ):
+        assert re.search(rf'id="{element}"[^>]*hx-swap-oob="true"', fragment), element
+    assert 'id="order-steps-live"' not in fragment  # the live region around the steps stays
+    assert "csrfmiddlewaretoken" not in fragment  # the page's form is kept (hx-preserve)
+
+
+def test_an_unchanged_order_answers_the_pages_etag_with_304_and_a_change_with_the_new_state(
+    shopper, pending_order
+):
+    client = shopper(pending_order)
+    page = client.get(pending_order.get_absolute_url()).content.decode()
+    attributes = poller(page)
+    assert attributes["hx-trigger"] == "every 1s"
+    url = attributes["hx-get"]
+    assert url == reverse("orders:progress", args=[pending_order.public_id])
+    sent = json.loads(attributes["hx-headers"].replace("&quot;", '"'))
+    unchanged = client.get(url, headers=sent)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+
+    set_payment(pending_order, status=Payment.Status.DECLINED, settled_at=timezone.now())
+    Order.objects.filter(pk=pending_order.pk).update(status=Order.Status.CANCELLED)
+    changed = client.get(url, headers=sent)
+    assert changed.status_code == 200
+    assert changed["ETag"] != sent["If-None-Match"]
+    fragment = changed.content.decode()
+    assert "Your card was declined" in fragment
+    assert re.search(r'<section id="pay-again"(?![^>]*hidden)[^>]*>', fragment)
+
+
+def test_the_server_slows_the_polling_as_the_order_waits_and_stops_it_when_final(pending_order):
+    progress = order_progress(pending_order)
+    changed = pending_order.updated_at
+    delays = [
+        poll_seconds(pending_order, progress, now=changed + timedelta(seconds=seconds))
+        for seconds in (0, 59, 61, 179, 181, 599, 601, 3600)
+    ]
+    assert delays == [1, 1, 5, 5, 15, 15, 30, 30]
+    assert poll_seconds(pending_order, {**progress, "final": True}) is None
+
+
+def test_a_final_order_page_does_not_poll(shopper):
+    order = create_order({ProductFactory(): 1}, status=Order.Status.CANCELLED)
+    set_payment(order, failure_message="Card declined.", settled_at=timezone.now())
+    EmailLog.objects.create(
+        key=f"order:{order.pk}:payment_failed", kind=EmailLog.Kind.PAYMENT_FAILED,
+        order=order, to=order.email, subject="Payment failed",
+    )  # fmt: skip
+    client = shopper(order)
+    for body in (
+        client.get(order.get_absolute_url()).content.decode(),
+        client.get(reverse("orders:progress", args=[order.public_id])).content.decode(),
+    ):
+        attributes = poller(body)
+        assert "hx-get" not in attributes and "hx-trigger" not in attributes
+        assert "hidden" in re.search(r'<p id="order-steps-refresh"[^>]*>', body).group(0)
+        assert 'data-final="true"' in body
+
+
+@pytest.mark.parametrize("lines", [1, 12])
+def test_an_update_costs_a_small_fixed_number_of_queries(
+    shopper, django_assert_max_num_queries, lines
+):
+    order = create_order({ProductFactory(): 1 for _ in range(lines)}, status=Order.Status.PAID)
+    client = shopper(order)
+    url = reverse("orders:progress", args=[order.public_id])
+    # session, order, payment, e-mails, invoice, dead letters
+    with django_assert_max_num_queries(6):
+        assert client.get(url).status_code == 200
+
+
+class ScriptsAndHandlers(HTMLParser):
+    """Collects what a Content-Security-Policy without 'unsafe-inline' would block."""
+
+    def __init__(self):
+        super().__init__()
+        self.inline = []
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if tag == "script" and not names.get("src"):
+            self.inline.append("<script> without src")
+        self.inline += [f"{tag} {name}" for name in names if name.startswith(("on", "hx-on"))]
+        if "style" in names:
+            self.inline.append(f"{tag} style")
+
+
+def test_the_order_page_needs_no_inline_script_or_style(shopper, declined):
+    page = shopper(declined).get(declined.get_absolute_url()).content.decode()
+    parser = ScriptsAndHandlers()
+    parser.feed(page)
+    assert parser.inline == []
+    assert re.search(r'<script src="/static/vendor/htmx/htmx\.min\.js" defer>', page)
+    config = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page).group(1)
+    assert json.loads(config)["includeIndicatorStyles"] is False  # htmx adds no <style>
+    assert json.loads(config)["allowEval"] is False
+
+
 # --- paying again -------------------------------------------------------------------
 
 DECLINED_CARD_PAGE = "Pay with another card"
@@ -186,6 +315,29 @@ def test_the_declined_order_page_offers_to_pay_with_another_card_until_a_stated_
         minutes=30
     )
     assert deadline.strftime("%H:%M") in page
+
+
+def test_a_pay_again_deadline_tomorrow_reads_with_its_date_in_the_shops_time_zone(
+    shopper, declined, settings
+):
+    settings.TIME_ZONE = "Europe/Berlin"
+    settings.SHOP_LOCALE = "en_IE"
+    berlin = ZoneInfo("Europe/Berlin")
+    tomorrow = timezone.now().astimezone(berlin).date() + timedelta(days=1)
+    deadline = datetime.combine(tomorrow, time(9, 5), tzinfo=berlin)
+    # Declined now; the shop waits until 09:05 tomorrow, Berlin time.
+    settings.ORDERLY_ABANDONED_ORDER_SECONDS = (deadline - timezone.now()).total_seconds()
+    set_payment(declined, settled_at=timezone.now())
+
+    page = shopper(declined).get(declined.get_absolute_url()).content.decode()
+
+    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[tomorrow.weekday()]
+    month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec"][
+        tomorrow.month - 1
+    ]
+    expected = f"{weekday}, {tomorrow.day} {month}, 09:05 Central European Time"  # CLDR en_IE
+    assert f">{expected}</time>" in page  # the deadline by the form
+    assert f"with another card until {expected};" in page  # and in the notice
 
 
 def test_paying_again_redirects_to_the_same_order_now_awaiting_payment(shopper, declined):
