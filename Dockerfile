@@ -39,10 +39,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=project.settings \
     REMAP_SIGTERM=SIGQUIT
 
-# The invoice's Unicode font (DejaVu Sans: Latin, Greek, Cyrillic; Bitstream Vera
-# licence, free to embed), read from ORDERLY_INVOICE_FONT_DIR.
+# The invoice's fonts, all embedded in each PDF (reports/pdf_text.py): DejaVu Sans
+# (Latin, Greek, Cyrillic, Hebrew, Arabic), WenQuanYi Zen Hei (Chinese, Korean) and
+# IPAGothic (Japanese); TrueType outlines, which reportlab embeds. Read from
+# ORDERLY_INVOICE_FONT_DIR, ORDERLY_INVOICE_CJK_FONT and ORDERLY_INVOICE_JAPANESE_FONT.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends \
+        fonts-dejavu-core fonts-wqy-zenhei fonts-ipafont-gothic \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 orderly \

@@ -57,8 +57,14 @@ class LeasedDatabaseScheduler(DatabaseScheduler):
             self.active = False
             return renew_every
         if not self.active:
-            logger.warning(
-                "beat %s is the active beat (lease %gs in Redis)", self.beat_id, lease_seconds
+            # Taking over from a beat that stopped renewing is news; a first,
+            # uncontested start is not (a healthy `make dev` prints no warning).
+            level = logging.WARNING if self.active is False else logging.INFO
+            logger.log(
+                level,
+                "beat %s is the active beat (lease %gs in Redis)",
+                self.beat_id,
+                lease_seconds,
             )
             self.active = True
             # Another beat may have sent tasks since we last read the schedule.

@@ -1,6 +1,8 @@
-"""Logging filters that keep worker and beat logs about work, not routine polling."""
+"""Logging filters that keep logs about work, not routine polling (workers, beat, web)."""
 
 import logging
+import re
+from collections.abc import Mapping
 from functools import cached_property
 
 # Celery logs "succeeded" with the task's repr()ed return value.
@@ -53,3 +55,30 @@ class QuietStartupChatter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.msg not in self.FORMATS
+
+
+class QuietRoutineRequests(logging.Filter):
+    """Keep the console's access log to the requests a developer reads.
+
+    For gunicorn's access records (`gunicorn.access`, whose args are its log
+    atoms: "U" the path, "s" the status): drops a request whose path matches
+    one of `paths` (status polls, health probes, static files: they repeat on
+    their own every few seconds), and any 4xx/5xx, which `django.request`
+    already logs once with its reason. The access log file keeps every line.
+    """
+
+    def __init__(self, name: str = "", paths: list[str] | tuple[str, ...] = ()):
+        super().__init__(name)
+        self.routine = re.compile("|".join(f"(?:{path})" for path in paths)) if paths else None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if not isinstance(atoms, Mapping):
+            return True
+        try:
+            if int(atoms.get("s")) >= 400:
+                return False
+        except (TypeError, ValueError):
+            pass
+        path = atoms.get("U") or ""
+        return not (self.routine and self.routine.search(path))

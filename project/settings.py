@@ -479,10 +479,33 @@ SHOP_LOCALE = env.str("SHOP_LOCALE", default="en_IE")
 SELLER_ADDRESS = env.list(
     "SELLER_ADDRESS", default=["Orderly GmbH", "Hauptstrasse 1", "10115 Berlin", "Germany"]
 )
-# Invoices: the Unicode font (DejaVu Sans, Debian's fonts-dejavu-core) is read from here.
+# Invoices embed every font they use (reports/pdf_text.py): DejaVu Sans (Debian's
+# fonts-dejavu-core) from this folder, CJK from WenQuanYi Zen Hei (fonts-wqy-zenhei)
+# and Japanese from IPAGothic (fonts-ipafont-gothic). All TrueType outlines, which
+# is what reportlab embeds (Noto Sans CJK is CFF, so it cannot).
 ORDERLY_INVOICE_FONT_DIR = env.str(
     "ORDERLY_INVOICE_FONT_DIR", default="/usr/share/fonts/truetype/dejavu"
 )
+ORDERLY_INVOICE_CJK_FONT = env.str(
+    "ORDERLY_INVOICE_CJK_FONT", default="/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+)
+ORDERLY_INVOICE_JAPANESE_FONT = env.str(
+    "ORDERLY_INVOICE_JAPANESE_FONT", default="/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
+)
+
+# The web process's access log (gunicorn.access). With ORDERLY_ACCESS_LOG_FILE set
+# (`make dev`: var/log/access.log) every request goes to that file, and the console
+# shows only what a developer reads: no status polls, health probes or static files,
+# and no line for a 4xx/5xx, which django.request already reports. Unset (the image,
+# production), gunicorn writes every request to stdout as before.
+ORDERLY_ACCESS_LOG_FILE = env.str("ORDERLY_ACCESS_LOG_FILE", default="")
+# Requests that repeat on their own (regular expressions on the path).
+ORDERLY_ROUTINE_REQUEST_PATHS = [
+    rf"^/{STATIC_URL}",
+    r"^/favicon\.ico$",
+    r"^/(healthz|readyz)$",
+    r"^/orders/[0-9a-f-]+/(status|progress)/$",  # the order page's polls
+]
 
 LOGGING = {
     "version": 1,
@@ -495,20 +518,45 @@ LOGGING = {
         "context": {"()": "ops.log_context.ContextFilter"},
         "frequent_jobs": {"()": "jobs.log_filters.QuietFrequentJobs"},
         "startup_chatter": {"()": "jobs.log_filters.QuietStartupChatter"},
+        "routine_requests": {
+            "()": "jobs.log_filters.QuietRoutineRequests",
+            "paths": ORDERLY_ROUTINE_REQUEST_PATHS,
+        },
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ops.log_context.json_formatter"},
+        "message": {"format": "%(message)s"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if ORDERLY_LOG_FORMAT == "json" else "plain",
             "filters": ["context"],
-        }
+        },
+        "console_requests": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if ORDERLY_LOG_FORMAT == "json" else "message",
+            "filters": ["context", "routine_requests"],
+        },
+        **(
+            {
+                "access_file": {
+                    "class": "logging.handlers.WatchedFileHandler",  # logrotate-friendly
+                    "filename": ORDERLY_ACCESS_LOG_FILE,
+                    "formatter": "message",
+                    "delay": True,  # opened by the web process's first request only
+                }
+            }
+            if ORDERLY_ACCESS_LOG_FILE
+            else {}
+        ),
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own default sends "django" records to a console handler of its own
+        # when DEBUG is on, and they reach the root's too: every 4xx/5xx twice.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "celery.beat": {"filters": ["frequent_jobs"]},
         "celery.worker.strategy": {"filters": ["frequent_jobs"]},
@@ -518,5 +566,16 @@ LOGGING = {
         "celery.worker.control": {"filters": ["startup_chatter"]},
         "flower.command": {"filters": ["startup_chatter"]},
         "kombu.mixins": {"level": "WARNING"},
+        **(
+            {
+                "gunicorn.access": {
+                    "handlers": ["access_file", "console_requests"],
+                    "level": "INFO",
+                    "propagate": False,
+                }
+            }
+            if ORDERLY_ACCESS_LOG_FILE
+            else {}
+        ),
     },
 }

@@ -52,8 +52,9 @@ def render_invoice(order) -> bytes:
     """The invoice as PDF bytes: seller, numbers and dates, bill-to, lines, total, payment.
 
     Every value from a user or the database goes through TextWriter, which
-    escapes it (Paragraph reads markup) and draws it in a font that has its
-    characters; what no font has is replaced visibly and logged here. Amounts
+    escapes it (Paragraph reads markup), puts right-to-left text in display
+    order and draws it in an embedded font that has its characters; what no
+    font has, or no shaping we have can join, is replaced visibly and logged here. Amounts
     and dates follow settings.SHOP_LOCALE. The text is real text, so it can
     be searched and extracted.
     """
@@ -75,6 +76,8 @@ def render_invoice(order) -> bytes:
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
+        # Each page's stream starts by selecting this font: not Helvetica, which is not embedded.
+        initialFontName=writer.fonts.regular,
         title=f"Invoice {invoice_number(order)}",
         author=settings.SHOP_NAME,
         leftMargin=20 * mm,
@@ -94,6 +97,7 @@ def render_invoice(order) -> bytes:
     facts.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), writer.fonts.regular),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 0),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
@@ -106,7 +110,13 @@ def render_invoice(order) -> bytes:
         hAlign="LEFT",
     )
     header.setStyle(
-        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, 0), 0)])
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), writer.fonts.regular),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (0, 0), 0),
+            ]
+        )
     )
 
     items = list(order.items.all())
@@ -129,6 +139,9 @@ def render_invoice(order) -> bytes:
     lines.setStyle(
         TableStyle(
             [
+                # Empty cells too: a table draws them in its default font, Helvetica,
+                # which would be the one unembedded font in the file.
+                ("FONTNAME", (0, 0), (-1, -1), writer.fonts.regular),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
                 ("LINEABOVE", (3, -1), (-1, -1), 0.8, colors.black),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f5")),
@@ -163,6 +176,13 @@ def render_invoice(order) -> bytes:
         text(f"{settings.SHOP_NAME} · " + " · ".join(settings.SELLER_ADDRESS), "small"),
     ]
     document.build(story)
+    if writer.unshapable:
+        logger.warning(
+            "invoice %s: %s: right-to-left letters the invoice cannot join or order "
+            "(only Hebrew and Arabic are shaped); printed as U+FFFD",
+            invoice_number(order),
+            ", ".join(f"U+{ord(character):04X}" for character in sorted(writer.unshapable)),
+        )
     if writer.replaced:
         logger.warning(
             "invoice %s: no font draws %s; printed as U+FFFD",

@@ -1,5 +1,6 @@
 """The sales report's numbers, and its CSV and PDF renderings (pure: no I/O)."""
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,7 +19,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from safetext.spreadsheet import FormulaSafeWriter
 
-from .pdf_text import TextWriter
+from .pdf_text import Fonts, TextWriter
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
 
@@ -120,13 +123,20 @@ def render_sales_csv(summary: SalesSummary) -> bytes:
 
 def render_sales_pdf(summary: SalesSummary) -> bytes:
     """A PDF with the totals, a revenue-by-hour chart and the breakdowns; real text throughout."""
-    styles = getSampleStyleSheet()
     writer = TextWriter()  # category names are typed by staff: escaped, in a Unicode font
-    label_style = ParagraphStyle("Label", parent=styles["BodyText"], fontName=writer.fonts.regular)
+    fonts = writer.fonts  # embedded, as on the invoice: the report looks the same in every reader
+    base = getSampleStyleSheet()
+    styles = {
+        "Title": ParagraphStyle("SalesTitle", parent=base["Title"], fontName=fonts.bold),
+        "BodyText": ParagraphStyle("SalesBody", parent=base["BodyText"], fontName=fonts.regular),
+        "Heading3": ParagraphStyle("SalesHeading", parent=base["Heading3"], fontName=fonts.bold),
+    }
+    label_style = styles["BodyText"]
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
+        initialFontName=fonts.regular,  # not Helvetica, which is not embedded
         title=summary.title,
         author=settings.SHOP_NAME,
         leftMargin=20 * mm,
@@ -148,11 +158,12 @@ def render_sales_pdf(summary: SalesSummary) -> bytes:
                 ["Orders", "Units", "Revenue"],
                 [str(summary.orders_count), str(summary.units), f"{summary.revenue} {currency}"],
             ],
+            fonts,
             total_row=False,
         ),
         Spacer(1, 6 * mm),
         Paragraph(f"Revenue by hour of day ({currency})", styles["Heading3"]),
-        _hour_chart(summary.revenue_by_hour_of_day),
+        _hour_chart(summary.revenue_by_hour_of_day, fonts),
         Spacer(1, 6 * mm),
         Paragraph("By category", styles["Heading3"]),
         _table(
@@ -165,7 +176,8 @@ def render_sales_pdf(summary: SalesSummary) -> bytes:
                 ]
                 for line in summary.by_category
             ]
-            + [["Total", str(summary.units), f"{summary.revenue} {currency}"]]
+            + [["Total", str(summary.units), f"{summary.revenue} {currency}"]],
+            fonts,
         ),
         Spacer(1, 6 * mm),
         Paragraph("By day", styles["Heading3"]),
@@ -182,40 +194,54 @@ def render_sales_pdf(summary: SalesSummary) -> bytes:
                     str(summary.units),
                     f"{summary.revenue} {currency}",
                 ]
-            ]
+            ],
+            fonts,
         ),
     ]
     document.build(story)
+    if writer.replaced or writer.unshapable:
+        logger.warning(
+            "sales report %s: %s printed as U+FFFD (no font draws them, or they cannot be shaped)",
+            summary.title,
+            ", ".join(
+                f"U+{ord(character):04X}"
+                for character in sorted(writer.replaced | writer.unshapable)
+            ),
+        )
     return buffer.getvalue()
 
 
-def _table(rows: list[list[str]], *, total_row: bool = True) -> Table:
+def _table(rows: list[list[str]], fonts: Fonts, *, total_row: bool = True) -> Table:
     table = Table(rows, hAlign="LEFT", colWidths=[60 * mm] + [30 * mm] * (len(rows[0]) - 1))
     style = [
-        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONTNAME", (0, 0), (-1, -1), fonts.regular),
+        ("FONTNAME", (0, 0), (-1, 0), fonts.bold),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
         ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
     ]
     if total_row:
         style += [
             ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
-            ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+            ("FONTNAME", (0, -1), (-1, -1), fonts.bold),
         ]
     table.setStyle(TableStyle(style))
     return table
 
 
-def _hour_chart(values: list[Decimal]) -> Drawing:
+def _hour_chart(values: list[Decimal], fonts: Fonts) -> Drawing:
     drawing = Drawing(170 * mm, 60 * mm)
+    drawing.initialFontName = fonts.regular  # a drawing starts in Helvetica otherwise
     chart = VerticalBarChart()
     chart.x, chart.y = 12 * mm, 8 * mm
     chart.width, chart.height = 155 * mm, 48 * mm
     chart.data = [[float(value) for value in values]]
     chart.categoryAxis.categoryNames = [f"{hour:02d}" for hour in range(24)]
     chart.categoryAxis.labels.fontSize = 7
+    chart.categoryAxis.labels.fontName = fonts.regular
     chart.valueAxis.valueMin = 0
     chart.valueAxis.valueMax = max(float(max(values)), 1.0) * 1.1
     chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontName = fonts.regular
     chart.bars[0].fillColor = colors.HexColor("#2f6f4f")
     chart.bars[0].strokeColor = None
     drawing.add(chart)

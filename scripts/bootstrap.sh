@@ -104,21 +104,42 @@ ensure_browser_test_packages() {
 }
 
 ensure_invoice_font() {
-  # Invoices embed DejaVu Sans (Debian's fonts-dejavu-core; Bitstream Vera licence,
-  # public-domain changes) for Latin, Greek and Cyrillic names and addresses.
+  # Invoices embed every font they draw (reports/pdf_text.py), all Debian packages
+  # with TrueType outlines, which is what reportlab embeds:
+  #   fonts-dejavu-core     DejaVu Sans: Latin, Greek, Cyrillic, Hebrew, Arabic
+  #   fonts-wqy-zenhei      WenQuanYi Zen Hei: Chinese, Korean (GPL, embedding allowed)
+  #   fonts-ipafont-gothic  IPAGothic: Japanese (IPA Font Licence)
+  # Noto Sans CJK (fonts-noto-cjk) has PostScript outlines, which reportlab cannot embed.
   local dir="${ORDERLY_INVOICE_FONT_DIR:-/usr/share/fonts/truetype/dejavu}"
-  if [ -f "$dir/DejaVuSans.ttf" ] && [ -f "$dir/DejaVuSans-Bold.ttf" ]; then
+  local cjk="${ORDERLY_INVOICE_CJK_FONT:-/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc}"
+  local japanese="${ORDERLY_INVOICE_JAPANESE_FONT:-/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf}"
+  local packages=()
+  [ -f "$dir/DejaVuSans.ttf" ] && [ -f "$dir/DejaVuSans-Bold.ttf" ] || packages+=(fonts-dejavu-core)
+  [ -f "$cjk" ] || packages+=(fonts-wqy-zenhei)
+  [ -f "$japanese" ] || packages+=(fonts-ipafont-gothic)
+  if [ "${#packages[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "Installing the invoice fonts (apt-get install ${packages[*]})"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${packages[@]}" >/dev/null
+    else
+      echo "Invoice fonts missing (${packages[*]}): invoices replace what they cannot draw," >&2
+      echo "and the invoice font tests will be skipped. Install them (Debian/Ubuntu:" >&2
+      echo "sudo apt-get install ${packages[*]}) or point ORDERLY_INVOICE_FONT_DIR," >&2
+      echo "ORDERLY_INVOICE_CJK_FONT and ORDERLY_INVOICE_JAPANESE_FONT at TrueType files." >&2
+    fi
+  fi
+  ensure_pdf_tools
+}
+
+ensure_pdf_tools() {
+  # The invoice tests read PDFs back as a reader would: pdffonts (every font embedded),
+  # pdftoppm (the page renders), pdftotext (the text comes back). Called from
+  # ensure_invoice_font because scripts/test runs that one.
+  if command -v pdffonts >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then
     return
   fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "Installing the invoice font (apt-get install fonts-dejavu-core)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
-  else
-    echo "DejaVu Sans is not in $dir: invoices fall back to Helvetica (Latin-1 only)," >&2
-    echo "and the invoice font tests will be skipped. Install it (Debian/Ubuntu:" >&2
-    echo "sudo apt-get install fonts-dejavu-core; macOS: brew install --cask font-dejavu)" >&2
-    echo "and set ORDERLY_INVOICE_FONT_DIR to its folder." >&2
-  fi
+  apt_install_for_tests poppler-utils "the invoice rendering tests in tests/reports" || true
 }
 
 ensure_prometheus() {

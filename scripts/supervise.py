@@ -1,6 +1,6 @@
 """Run the Procfile's processes under supervisor, which restarts whichever dies.
 
-    python scripts/supervise.py [--only NAME ...] [--dir var/supervisor]
+    python scripts/supervise.py [--only NAME ...] [--later NAME ...] [--dir var/supervisor]
 
 The Procfile stays the one list of processes (compose is checked against
 it); this turns each line into a supervisor [program] and runs supervisord
@@ -16,6 +16,10 @@ in the foreground:
   SIGHUP as "reload" and restart everything with no terminal to write to,
   so supervisord runs in a session of its own and this script, which the
   terminal's signals reach, turns SIGHUP into a stop.
+
+`--later flower` leaves a line stopped until `supervisorctl start orderly:flower`:
+`make dev` starts Flower once the workers answer, so that Flower's first look
+at them (an inspect at start-up) finds them instead of warning four times.
 
 Like honcho did, `.env` fills in variables the environment does not set.
 `supervisorctl -c <dir>/supervisord.conf status|restart orderly:NAME` works too.
@@ -51,7 +55,7 @@ def procfile(path: Path) -> dict[str, str]:
     return lines
 
 
-def program(name: str, command: str) -> str:
+def program(name: str, command: str, *, autostart: bool = True) -> str:
     """A supervisor [program] running one Procfile line through bash, output prefixed."""
     # The program's own output goes through a prefixing sed (a process
     # substitution, so the command stays supervisor's direct child and its
@@ -63,7 +67,7 @@ def program(name: str, command: str) -> str:
             # % starts a supervisor format string ("%(ENV_X)s"); %h is Celery's.
             "command=/bin/bash -c " + shlex.quote(script).replace("%", "%%"),
             f"directory={ROOT}",
-            "autostart=true",
+            f"autostart={str(autostart).lower()}",
             "autorestart=true",
             # Up this long counts as started; a line failing faster than that
             # ten times running (e.g. Flower without credentials) is left
@@ -85,7 +89,7 @@ def program(name: str, command: str) -> str:
     )
 
 
-def config(processes: dict[str, str], directory: Path) -> str:
+def config(processes: dict[str, str], directory: Path, later: frozenset[str] = frozenset()) -> str:
     # The control socket gets a password of this run's own: without one
     # supervisord logs a CRIT line about it at every start.
     password = secrets.token_hex(16)
@@ -116,7 +120,9 @@ def config(processes: dict[str, str], directory: Path) -> str:
         f"password={password}",
         "",
     ]
-    sections += [program(name, command) for name, command in processes.items()]
+    sections += [
+        program(name, command, autostart=name not in later) for name, command in processes.items()
+    ]
     # One group: supervisor stops a group's processes all at once (group by
     # group otherwise, which made Ctrl-C wait for each worker in turn).
     sections += ["[group:orderly]", f"programs={','.join(processes)}", ""]
@@ -127,7 +133,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--procfile", type=Path, default=ROOT / "Procfile")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these lines")
-    parser.add_argument("--dir", type=Path, default=ROOT / "var" / "supervisor")
+    parser.add_argument(
+        "--later", nargs="+", metavar="NAME", default=[], help="leave these stopped at first"
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(os.environ.get("ORDERLY_SUPERVISOR_DIR") or ROOT / "var" / "supervisor"),
+        help="config, socket and log (ORDERLY_SUPERVISOR_DIR, var/supervisor)",
+    )
     args = parser.parse_args(argv)
 
     processes = procfile(args.procfile)
@@ -136,6 +150,9 @@ def main(argv=None) -> None:
         if unknown:
             parser.error(f"not in {args.procfile.name}: {', '.join(unknown)}")
         processes = {name: processes[name] for name in args.only}
+    unknown = sorted(set(args.later) - set(processes))
+    if unknown:
+        parser.error(f"--later: not run: {', '.join(unknown)}")
     if (ROOT / ".env").exists() and os.environ.get("DJANGO_READ_DOT_ENV_FILE") != "false":
         environ.Env.read_env(ROOT / ".env")  # never overrides the real environment
     # The programs (celery, gunicorn) come from this interpreter's environment.
@@ -143,7 +160,7 @@ def main(argv=None) -> None:
     os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     args.dir.mkdir(parents=True, exist_ok=True)
     conf = args.dir / "supervisord.conf"
-    conf.write_text(config(processes, args.dir.resolve()))
+    conf.write_text(config(processes, args.dir.resolve(), frozenset(args.later)))
     conf.chmod(0o600)  # it holds the control socket's password
     sys.exit(run_supervisord(conf))
 

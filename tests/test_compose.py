@@ -9,8 +9,11 @@ start order, and only environment variables the code actually reads.
 import json
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from django.conf import settings
 
@@ -562,3 +565,33 @@ def test_app_services_send_traces_to_the_jaeger_service_and_log_json():
     assert environment(services()["jaeger"]).get("COLLECTOR_OTLP_ENABLED") == "true"
     for name, service in app_services().items():
         assert environment(service).get("ORDERLY_LOG_FORMAT") == "json", name
+
+
+# --- invoice fonts -------------------------------------------------------------------------
+
+# The Debian packages holding the invoice's embedded fonts (reports/pdf_text.py), by setting.
+INVOICE_FONT_PACKAGES = {
+    "ORDERLY_INVOICE_FONT_DIR": "fonts-dejavu-core",
+    "ORDERLY_INVOICE_CJK_FONT": "fonts-wqy-zenhei",
+    "ORDERLY_INVOICE_JAPANESE_FONT": "fonts-ipafont-gothic",
+}
+
+
+def test_the_image_installs_every_invoice_font_package():
+    installed = {
+        word.strip()
+        for keyword, arguments in final_stage()
+        if keyword == "RUN" and "apt-get install" in arguments
+        for word in arguments.split()
+    }
+    missing = set(INVOICE_FONT_PACKAGES.values()) - installed
+    assert not missing, f"the Dockerfile's final stage does not apt-get install {sorted(missing)}"
+
+
+@pytest.mark.skipif(not shutil.which("dpkg"), reason="not a Debian machine")
+def test_each_invoice_font_setting_defaults_to_a_file_of_its_package():
+    for setting, package in INVOICE_FONT_PACKAGES.items():
+        path = getattr(settings, setting)
+        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+        owners = owner.stdout.partition(": ")[0].split(", ")
+        assert package in owners, (setting, path, owner.stdout or owner.stderr)

@@ -106,3 +106,40 @@ def rolled_back():
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+
+
+# --- the invoice's scripts (tests/reports/test_invoice_text.py) -----------------------
+# Words in the scripts the invoice must draw with embedded fonts: CJK (the Unified
+# Ideographs every CJK font has, kana, hangul), right-to-left scripts with their marks
+# (Hebrew with points, Arabic with harakat and Arabic-Indic digits) and Latin, Greek
+# and Cyrillic with combining marks. Words mix on one line, so bidi runs interleave.
+_COMBINING = st.sampled_from("\u0300\u0301\u0302\u0303\u0308\u030a\u030c\u0327\u0328")
+_HEBREW_POINTS = st.sampled_from("\u05b0\u05b4\u05b7\u05b8\u05bc\u05c1\u05c2\u05b9")
+_HARAKAT = st.sampled_from("\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652")
+_ARABIC_LETTERS = st.sampled_from(
+    [chr(code) for code in range(0x0621, 0x064B) if not 0x063B <= code <= 0x0640]
+)
+
+
+def _word(letters, marks=None, *, max_size=7):
+    """A word of `letters`, each now and then followed by one of `marks`."""
+    letter = letters if marks is None else st.tuples(letters, st.one_of(st.just(""), marks))
+    return st.lists(letter, min_size=1, max_size=max_size).map(
+        lambda parts: "".join(part if isinstance(part, str) else "".join(part) for part in parts)
+    )
+
+
+invoice_script_words = st.one_of(
+    _word(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), max_size=4),
+    _word(st.characters(min_codepoint=0x3041, max_codepoint=0x3096), max_size=5),
+    _word(st.characters(min_codepoint=0x30A1, max_codepoint=0x30FA), max_size=5),
+    _word(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), max_size=4),
+    _word(st.characters(min_codepoint=0x05D0, max_codepoint=0x05EA), _HEBREW_POINTS),
+    _word(_ARABIC_LETTERS, _HARAKAT),
+    _word(st.characters(min_codepoint=0x0660, max_codepoint=0x0669), max_size=3),
+    _word(st.sampled_from("abcdefghijklmnopqrstuvwxyzAEIOUZ"), _COMBINING),
+    _word(st.characters(min_codepoint=0x03B1, max_codepoint=0x03C9)),
+    _word(st.characters(min_codepoint=0x0430, max_codepoint=0x044F)),
+    st.sampled_from(["12", "3-5", "山田", "東京都", "אדה", "محمد", "Zoe\u0308"]),
+)
+invoice_script_line = st.lists(invoice_script_words, min_size=1, max_size=5).map(" ".join)

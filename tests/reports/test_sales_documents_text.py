@@ -1,6 +1,8 @@
 """Sales documents: CSV cells are never formulas, PDF labels are text (issue 12)."""
 
 import csv
+import shutil
+import subprocess
 from datetime import date
 from decimal import Decimal
 from io import BytesIO, StringIO
@@ -65,3 +67,14 @@ def test_a_category_with_markup_and_greek_prints_as_typed_in_the_pdf():
     pdf = render_sales_pdf(summary_with_category(category))
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
     assert category in text
+
+
+@pytest.mark.skipif(
+    not shutil.which("pdffonts"), reason="poppler-utils is not installed (bootstrap installs it)"
+)
+def test_every_font_in_the_sales_pdf_is_embedded(tmp_path):
+    path = tmp_path / "sales.pdf"
+    path.write_bytes(render_sales_pdf(summary_with_category("咖啡 Kaffee")))
+    listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    rows = [line.split() for line in listing.stdout.splitlines()[2:] if line.strip()]
+    assert rows and [row[0] for row in rows if row[-5:-3] != ["yes", "yes"]] == []
