@@ -9,8 +9,8 @@ minute, and a second into the task SIGKILLs either the worker's main
 process (`main`: a replacement worker is started at once, as a supervisor
 would) or the pool child running the task (`child`: the main process
 stays). Reports the time from the kill to the task's next start. Nothing is scaled: this is what a
-deployment with the shipped settings gets. (Used for the README's failure
-table; not run by CI.)
+deployment with the shipped settings gets. (Used for the failure table in
+docs/failure-and-recovery.md; not run by CI.)
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""bench/RESULTS.md, the README's bench table, and the charts: all from one run's results."""
+"""bench/RESULTS.md, the bench table in docs/benchmarks/index.md, and the charts: from one run."""
 
 
 def fmt(value, digits=1):

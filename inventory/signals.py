@@ -1,6 +1,6 @@
 """Hooks for the apps above inventory.
 
-inventory sits below orders in the layers (see the README), so it cannot
+inventory sits below orders in the layers (docs/architecture.md, Layers), so it cannot
 ask orders which units unpaid orders hold; orders connects a receiver to
 `reserved_units_requested` in its AppConfig.ready instead.
 """

@@ -5,8 +5,8 @@ pool process, beat); started, succeeded, retried, failed and the two
 histograms in the pool process that runs the task. Every one of these
 processes writes its values to files under PROMETHEUS_MULTIPROC_DIR
 (prometheus_client's multiprocess mode), and /metrics adds them up, so the
-numbers are right however many processes there are. See the README,
-"Observability", for why this and not an events collector.
+numbers are right however many processes there are. See
+docs/observability.md, "How workers export", for why this and not an events collector.
 
 Labels are task names and queue names only, both from code and settings:
 a name that is neither a registered task nor a configured queue is counted

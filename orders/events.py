@@ -1,6 +1,6 @@
 """Order events, for the apps above orders that act on them (webhooks).
 
-orders sits below notifications in the layers (see the README), so it
+orders sits below notifications in the layers (docs/architecture.md, Layers), so it
 cannot call the webhook code. notifications connects a receiver to
 `order_event` in its AppConfig.ready instead. Receivers run inside the
 transaction that changes the order, so what they write commits or rolls

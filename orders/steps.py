@@ -1,7 +1,7 @@
 """The tasks the orders app publishes, by name, and the order pipeline built from them.
 
 Services publish signatures by task name and never import a tasks module,
-so imports run one way (see "Layers" in the README): the e-mail and invoice
+so imports run one way (see docs/architecture.md, Layers): the e-mail and invoice
 tasks live in apps above orders. A test checks that every name here is a
 registered task.
 

@@ -9,7 +9,7 @@ from .services import invoices, sales
 
 # The order's pipeline tasks keep their results: the order's timeline and admin's
 # Task results show each attempt. Periodic jobs keep theirs too ("Run a job now and
-# find its result", README). Tasks whose own row is the record set ignore_result.
+# find its result", docs/periodic-work.md). Tasks whose own row is the record set ignore_result.
 @shared_task(
     name="reports.generate_invoice_pdf",
     business_object="orders.Order",

@@ -2,5 +2,5 @@
 
 Infrastructure at the bottom of the layers, with `jobs`: nothing here is
 shop-specific or imports an app. Each sink still escapes for itself (see the
-README's security notes); this package holds the rules shared by several.
+docs/security.md); this package holds the rules shared by several.
 """

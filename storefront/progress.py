@@ -4,11 +4,11 @@ Three steps: the payment, the e-mail (the confirmation, or the notice that
 the payment failed) and the invoice. Webhooks are the shop's business, not
 the shopper's: operators follow them in admin. It reads orders,
 notifications, reports and jobs, so it lives in the web layer, above all of
-them (see "Layers" in the README).
+them (see docs/architecture.md, Layers).
 
 A status request costs a fixed number of queries whatever the order holds:
 the order, its payment, its e-mail kinds, its invoice and its open dead
-letters (tests/storefront/test_order_status.py counts them).
+letters (tests/storefront/test_order_page.py counts them).
 """
 
 from django.urls import reverse

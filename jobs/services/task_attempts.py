@@ -4,7 +4,8 @@ A django-celery-results row keeps only a task's last state: a retried task
 overwrites its failures with its final success. The operator's timeline
 needs every run, so the worker writes one small row when a run ends: one
 INSERT per run, and only for tasks that declare `business_object` (the
-benchmark's no-op throughput measures its cost; see the README).
+benchmark's no-op throughput measures its cost; see docs/operators-guide.md,
+"What happened to order ORD-000131?").
 """
 
 import logging

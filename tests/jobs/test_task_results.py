@@ -15,7 +15,7 @@ RESULTS_READ = {
     "reports.generate_invoice_pdf": "order timeline",
     # a chord counts its header's stored results
     "reports.compute_sales_report_part": "chord header",
-    # periodic jobs: "Run a job now and find its result" in Task results (README)
+    # periodic jobs: "Run a job now and find its result" (docs/periodic-work.md)
     "inventory.sync_warehouse_stock": "periodic",
     "orders.cancel_abandoned_orders": "periodic",
     "reports.generate_daily_sales_report": "periodic",

@@ -40,8 +40,9 @@ from .strategies import (
 pytestmark = pytest.mark.django_db
 
 # The invoice's fonts draw these scripts and the PDF gives them back as typed:
-# Latin, Greek, Cyrillic (DejaVu Sans) and CJK (CID fonts). Right-to-left
-# scripts are drawn but not shaped, and reportlab writes characters past
+# Latin, Greek, Cyrillic (DejaVu Sans) and CJK (embedded WenQuanYi Zen Hei and
+# IPAGothic). Right-to-left scripts are reshaped and reordered for drawing
+# (tests/reports/test_invoice_text.py checks them), and reportlab writes characters past
 # U+FFFF into the PDF's text map in a form readers cannot read back.
 EXTRACTABLE = ((0x20, 0x7E), (0xA0, 0x52F), (0x3040, 0x30FF), (0x4E00, 0x9FA5), (0xAC00, 0xD7A3))
 # A soft hyphen is invisible as typed; reportlab's Paragraph takes it as a
