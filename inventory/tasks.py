@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from jobs.requeue import NothingDone
+
 from . import services
 
 
@@ -8,7 +10,7 @@ from . import services
     soft_time_limit=90,
     time_limit=120,
 )
-def sync_warehouse_stock() -> dict:
+def sync_warehouse_stock() -> dict | NothingDone:
     """Set sellable stock from the warehouse's on-hand list (services.sync_stock_from_warehouse).
 
     Run by beat every 5 minutes. Rate-limited (ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT,
@@ -17,4 +19,7 @@ def sync_warehouse_stock() -> dict:
     sync holds the lock. Warehouse outages (timeouts, 5xx) are retried with
     backoff and end as a dead letter when retries run out.
     """
-    return services.sync_stock_from_warehouse()
+    summary = services.sync_stock_from_warehouse()
+    if summary.get("skipped"):
+        return NothingDone(f"warehouse sync skipped: {summary['reason']}")
+    return summary

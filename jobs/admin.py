@@ -187,8 +187,17 @@ class DeadLetterAdmin(admin.ModelAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(request, f"{done} dead letter(s) {verb}.", messages.SUCCESS)
+            self.message_user(
+                request, f"{done} dead letter(s) {verb}.{AFTER_ACTION[verb]}", messages.SUCCESS
+            )
 
+
+# What happens after an action, so the message promises no more than was done.
+AFTER_ACTION = {
+    "requeued": " Each is resolved when its task reports the work done, or reopened with"
+    " the reason if the task finds nothing to do.",
+    "resolved": "",
+}
 
 # Task results: a page whose cost does not grow with the table (see the module).
 task_results_admin.install()

@@ -22,8 +22,8 @@ from .errors import TemporaryError
 from .services.dead_letters import (
     DEAD_LETTER_HEADER,
     business_reference,
-    mark_requeue_succeeded,
     record_dead_letter,
+    record_requeue_outcome,
 )
 from .time_limits import soft_time_limit
 from .worker_loss import WorkerKeptDying, refuse_worker_killers
@@ -158,12 +158,16 @@ class OrderlyTask(Task):
             worker_hostname=self.request.hostname or "",
             first_failed_at=datetime.fromisoformat(first_failure) if first_failure else None,
             reference=self.business_reference(args),
+            requeue_of=int(requeued) if (requeued := self._header(DEAD_LETTER_HEADER)) else None,
         )
 
     def on_success(self, retval, task_id, args, kwargs):
+        """A requeued task returned: its dead letter is resolved, or reopened if it did nothing."""
         dead_letter_id = self._header(DEAD_LETTER_HEADER)
         if dead_letter_id:
-            mark_requeue_succeeded(dead_letter_id=int(dead_letter_id), task_id=task_id)
+            record_requeue_outcome(
+                dead_letter_id=int(dead_letter_id), task_id=task_id, result=retval
+            )
 
     def _header(self, name):
         # Custom message headers arrive as request attributes; retries carry

@@ -86,7 +86,9 @@ class DeadLetterEvent(models.Model):
         REQUEUED = "requeued", "Requeued"
         REQUEUE_REFUSED = "requeue_refused", "Requeue refused"
         RESOLVED = "resolved", "Resolved"
-        SUCCEEDED = "succeeded", "Requeued task succeeded"
+        SUCCEEDED = "succeeded", "Requeued task did the work"
+        NOTHING_DONE = "nothing_done", "Requeued task did nothing"
+        FAILED_AGAIN = "failed_again", "Requeued task failed again"
 
     dead_letter = models.ForeignKey(DeadLetter, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=20, choices=Action.choices)

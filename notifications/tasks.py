@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from jobs.errors import PermanentError
+from jobs.requeue import NothingDone
 from jobs.transport import transport_errors
 
 from .services import emails, webhook_delivery, webhooks
@@ -12,15 +13,22 @@ def _send(send, **ids):
         return send(**ids)
 
 
+def _sent_once(send, **ids) -> bool | NothingDone:
+    """True when this run sent the e-mail; NothingDone when it was sent before or is not due."""
+    if _send(send, **ids) is not None:
+        return True
+    return NothingDone(f"{send.__name__}: the e-mail was already sent, or is not due")
+
+
 @shared_task(
     name="notifications.send_order_confirmation",
     business_object="orders.Order",
     soft_time_limit=30,
     time_limit=45,
 )
-def send_order_confirmation(order_id: int) -> bool:
+def send_order_confirmation(order_id: int) -> bool | NothingDone:
     """E-mail the order confirmation once (unique EmailLog); retried on SMTP errors."""
-    return _send(emails.send_order_confirmation, order_id=order_id) is not None
+    return _sent_once(emails.send_order_confirmation, order_id=order_id)
 
 
 @shared_task(
@@ -29,9 +37,9 @@ def send_order_confirmation(order_id: int) -> bool:
     soft_time_limit=30,
     time_limit=45,
 )
-def send_payment_failed_email(order_id: int) -> bool:
+def send_payment_failed_email(order_id: int) -> bool | NothingDone:
     """E-mail the shopper that payment failed, once; retried on SMTP errors."""
-    return _send(emails.send_payment_failed_email, order_id=order_id) is not None
+    return _sent_once(emails.send_payment_failed_email, order_id=order_id)
 
 
 # Results: the order's e-mails keep theirs (the order's timeline and admin's Task
@@ -42,9 +50,9 @@ def send_payment_failed_email(order_id: int) -> bool:
     soft_time_limit=30,
     time_limit=45,
 )
-def send_payment_refunded_email(order_id: int) -> bool:
+def send_payment_refunded_email(order_id: int) -> bool | NothingDone:
     """E-mail the shopper that the charge for a cancelled order was refunded, once."""
-    return _send(emails.send_payment_refunded_email, order_id=order_id) is not None
+    return _sent_once(emails.send_payment_refunded_email, order_id=order_id)
 
 
 @shared_task(
@@ -54,9 +62,9 @@ def send_payment_refunded_email(order_id: int) -> bool:
     soft_time_limit=30,
     time_limit=45,
 )
-def send_welcome_email(user_id: int) -> bool:
+def send_welcome_email(user_id: int) -> bool | NothingDone:
     """E-mail a new customer once per account; retried on SMTP errors."""
-    return _send(emails.send_welcome_email, user_id=user_id) is not None
+    return _sent_once(emails.send_welcome_email, user_id=user_id)
 
 
 @shared_task(
@@ -110,6 +118,8 @@ def deliver_webhook(delivery_id: int, attempt: int) -> str:
     outcome = webhook_delivery.deliver(delivery_id=delivery_id, attempt=attempt)
     if outcome in (webhook_delivery.Outcome.EXHAUSTED, webhook_delivery.Outcome.FAILED):
         raise PermanentError(f"webhook delivery #{delivery_id} {outcome}")
+    if outcome == webhook_delivery.Outcome.RETRY_SCHEDULED:
+        return NothingDone(f"webhook delivery #{delivery_id} failed again; a retry is scheduled")
     return outcome
 
 

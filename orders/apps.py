@@ -5,7 +5,12 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self):
+        from jobs import requeue as jobs_requeue
+
         from . import (
             checks,  # noqa: F401 (registers the system checks)
             receivers,  # noqa: F401 (connects the hooks of the apps below orders)
+            requeue,
         )
+
+        jobs_requeue.register_preparer("orders.charge_payment", requeue.charge_again)

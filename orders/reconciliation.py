@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.errors import PermanentError, TemporaryError
+from jobs.requeue import NothingDone
 from jobs.services.outbox import publish_on_commit
 
 from . import gateway, services, steps
@@ -276,7 +277,7 @@ def confirm_payment(*, order_id: int) -> str:
     """
     status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
     if status != Order.Status.CONFIRMING_PAYMENT:
-        return f"nothing to do: the order is {status or 'gone'}"
+        return NothingDone(f"nothing to do: the order is {status or 'gone'}")
     return reconcile_payment(
         order_id=order_id, reason="Asked again while confirming.", cancel_reason=NOTHING_CHARGED
     )

@@ -2,6 +2,7 @@ from datetime import date, datetime
 
 from celery import shared_task
 
+from jobs.requeue import NothingDone
 from jobs.transport import transport_errors
 
 from .services import invoices, sales
@@ -16,14 +17,14 @@ from .services import invoices, sales
     soft_time_limit=60,
     time_limit=90,
 )
-def generate_invoice_pdf(order_id: int) -> str | None:
+def generate_invoice_pdf(order_id: int) -> str | NothingDone:
     """Render and store a paid order's invoice once; storage errors are retried.
 
     A rendering failure (InvoiceRenderingFailed) is permanent: one dead letter.
     """
     with transport_errors("invoice storage"):
         invoice = invoices.generate_invoice(order_id=order_id)
-    return invoice.file.name if invoice else None
+    return invoice.file.name if invoice else NothingDone("the order is not paid: no invoice")
 
 
 # --- The sales report (see reports.services.sales for the whole flow) -------------------------

@@ -13,9 +13,13 @@ from jobs.errors import DeadLetterError
 from jobs.models import DeadLetter
 from jobs.selectors import TRIAGE_WINDOWS, dead_letter_groups, tasks_in
 from jobs.services.bulk_requeue import resolve_matching, start_bulk_requeue
+from jobs.services.dead_letters import requeue_preview
 
 from ..forms import BulkRequeueForm, ResolveMatchingForm
 from ..webhook_failures import webhook_failure
+
+# How many of the dry run's refusals the page lists (all are counted).
+REFUSALS_SHOWN = 20
 
 
 class ConsoleDeadLetterAdmin(DeadLetterAdmin):
@@ -147,6 +151,7 @@ class ConsoleDeadLetterAdmin(DeadLetterAdmin):
             act=requeue,
             title="Requeue all matching this filter",
             template="requeue_matching",
+            preview=requeue_preview,
         )
 
     def resolve_matching_view(self, request):
@@ -167,8 +172,14 @@ class ConsoleDeadLetterAdmin(DeadLetterAdmin):
             template="resolve_matching",
         )
 
-    def _act_on_matching(self, request, *, allowed, narrow, form_class, act, title, template):
-        """The shape of both bulk actions: permission, filter, dry run page, confirmed POST."""
+    def _act_on_matching(
+        self, request, *, allowed, narrow, form_class, act, title, template, preview=None
+    ):
+        """The shape of both bulk actions: permission, filter, dry run page, confirmed POST.
+
+        `preview(ids) -> (will run, refusals)` says, for the dry run, what the
+        action would really do now (a requeue runs each preparer and rolls back).
+        """
         if not allowed:
             raise PermissionDenied
         matching = self._matching(request)
@@ -188,6 +199,10 @@ class ConsoleDeadLetterAdmin(DeadLetterAdmin):
             "count": matching.count(),
             "tasks": tasks_in(matching),
         }
+        if preview is not None:
+            will_run, refusals = preview(matching.values_list("pk", flat=True))
+            context.update(will_run=will_run, refusals=refusals[:REFUSALS_SHOWN],
+                           refused=len(refusals))  # fmt: skip
         return TemplateResponse(request, f"admin/console/deadletter/{template}.html", context)
 
     def _matching(self, request):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.requeue import NothingDone, RequeueRefused
 from jobs.transport import parse_retry_after
 
 from ..lock_objects import OPEN_STATUSES, lock_delivery, lock_endpoint
@@ -34,7 +35,8 @@ class Outcome:
     FAILED = "failed"  # not retried (3xx, 4xx, unsafe address)
     EXHAUSTED = "exhausted"  # retried on the whole schedule
     GONE = "gone"  # 410: endpoint disabled
-    SKIPPED = "skipped"  # already final, or a stale/duplicate task message
+    # Already final, or a stale/duplicate task message: deliver() returns
+    # jobs.requeue.NothingDone with the reason instead of an Outcome.
 
 
 def retry_delay(*, attempts: int, retry_after: float | None = None) -> float | None:
@@ -52,24 +54,59 @@ def retry_delay(*, attempts: int, retry_after: float | None = None) -> float | N
     return delay
 
 
-def _claim(delivery_id: int, attempt: int):
-    """Lock the row, check the message is current, count the attempt. None: nothing to do."""
+def _claim(delivery_id: int, attempt: int) -> WebhookDelivery | NothingDone:
+    """Lock the row, check the message is current, count the attempt; else why not."""
     with transaction.atomic():
         delivery = lock_delivery(delivery_id)
-        if delivery is None or delivery.status not in OPEN_STATUSES:
-            return None
+        if delivery is None:
+            return NothingDone(f"webhook delivery #{delivery_id} no longer exists")
+        if delivery.status not in OPEN_STATUSES:
+            return NothingDone(f"webhook delivery #{delivery_id} is already {delivery.status}")
         if delivery.attempts != attempt:  # a duplicate or stale message
-            return None
+            return NothingDone(
+                f"webhook delivery #{delivery_id}: attempt {attempt + 1} was already made"
+            )
         if not delivery.endpoint.is_active:
             delivery.status = WebhookDelivery.Status.FAILED
             delivery.last_error = "endpoint disabled"
             delivery.completed_at = timezone.now()
             delivery.save(update_fields=["status", "last_error", "completed_at"])
-            return None
+            return NothingDone(f"webhook delivery #{delivery_id}: its endpoint is disabled")
         delivery.attempts += 1
         delivery.next_attempt_at = timezone.now() + timedelta(seconds=DISPATCH_LEASE_SECONDS)
         delivery.save(update_fields=["attempts", "next_attempt_at"])
     return delivery
+
+
+def reopen_for_requeue(args: list, kwargs: dict) -> tuple[list, dict]:
+    """Requeue preparer of deliver_webhook: a failed delivery gets one more attempt.
+
+    Runs in the requeue's transaction (jobs.requeue). The new message carries
+    the delivery's current attempt count, so it is the one current message;
+    the dispatch lease keeps dispatch_due_webhooks from sending it as well.
+    """
+    delivery = lock_delivery(args[0])
+    if delivery is None:
+        raise RequeueRefused(f"Webhook delivery #{args[0]} no longer exists.")
+    if delivery.status == WebhookDelivery.Status.SUCCEEDED:
+        raise RequeueRefused(
+            f"Webhook delivery #{delivery.pk} was already sent (attempt {delivery.attempts}); "
+            "there is nothing to redo."
+        )
+    if delivery.status in OPEN_STATUSES:
+        raise RequeueRefused(
+            f"Webhook delivery #{delivery.pk} is still {delivery.status} and is sent on its own "
+            "schedule; requeue it if it fails for good."
+        )
+    if not delivery.endpoint.is_active:
+        raise RequeueRefused(
+            f"The endpoint {delivery.endpoint.url} is disabled; enable it in admin first."
+        )
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.next_attempt_at = timezone.now() + timedelta(seconds=DISPATCH_LEASE_SECONDS)
+    delivery.completed_at = None
+    delivery.save(update_fields=["status", "next_attempt_at", "completed_at"])
+    return [delivery.pk, delivery.attempts], kwargs
 
 
 def _send(delivery: WebhookDelivery) -> tuple[int | None, str, str, float | None, bool]:
@@ -120,11 +157,12 @@ def deliver(*, delivery_id: int, attempt: int) -> str:
     schedule a retry on the row (ORDERLY_WEBHOOK_RETRY_SCHEDULE, honouring
     Retry-After) until the schedule is used up (EXHAUSTED); 3xx, other 4xx
     and unsafe addresses fail at once. ORDERLY_WEBHOOK_DISABLE_AFTER_FAILURES
-    failed attempts in a row disable the endpoint. Returns an Outcome.
+    failed attempts in a row disable the endpoint. Returns an Outcome, or
+    NothingDone with the reason when the message is not current.
     """
     delivery = _claim(delivery_id, attempt)
-    if delivery is None:
-        return Outcome.SKIPPED
+    if isinstance(delivery, NothingDone):
+        return delivery
     started = time.monotonic()
     code, text, error, retry_after, retryable = _send(delivery)
     duration_ms = int((time.monotonic() - started) * 1000)

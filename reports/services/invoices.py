@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from jobs.requeue import RequeueRefused
 from orders.events import emit_order_event
 from orders.models import Order
 
@@ -56,6 +57,27 @@ def generate_invoice(*, order_id: int) -> Invoice | None:
         return Invoice.objects.get(order=order)
     logger.info("invoice %s stored at %s (%d bytes)", invoice.number, key, len(pdf))
     return invoice
+
+
+def reopen_for_requeue(args: list, kwargs: dict) -> tuple[list, dict]:
+    """Requeue preparer of generate_invoice_pdf: reopen a paid order's failed invoice.
+
+    Runs in the requeue's transaction (jobs.requeue). The order page stops
+    saying the invoice could not be made and shows it being made again.
+    """
+    order = Order.objects.get(pk=args[0])
+    if order.status != Order.Status.PAID:
+        raise RequeueRefused(
+            f"Order {order.number} is {order.get_status_display().lower()}: it gets no invoice."
+        )
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice:
+        raise RequeueRefused(
+            f"Invoice {invoice.number} of order {order.number} is already stored; "
+            "there is nothing to redo."
+        )
+    InvoiceFailure.objects.filter(order=order).delete()
+    return args, kwargs
 
 
 def record_invoice_failure(*, order: Order, reason: str) -> InvoiceFailure:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from jobs import locks
 from jobs.errors import PermanentError
+from jobs.requeue import RequeueRefused
 from jobs.services.outbox import publish_on_commit
 from orders.models import Order, OrderItem
 
@@ -256,3 +257,21 @@ def fail_sales_report(*, report_id: int, reason: str) -> SalesReport:
         locks.release(_lock_name(report), owner=_lock_owner(report))  # see compile_sales_report
     logger.warning("%s failed: %s", report, reason)
     return report
+
+
+def refuse_requeue_of_part(args: list, kwargs: dict) -> tuple[list, dict]:
+    """Requeue preparer of the report chord's tasks: a part alone cannot finish a report.
+
+    The chord's body runs only when every header part of the same chord has
+    stored its result, so one part (or the body) replayed on its own would
+    never complete the report. The day's report is built anew instead.
+    """
+    report = SalesReport.objects.get(pk=args[0])
+    if report.status == SalesReport.Status.DONE:
+        raise RequeueRefused(f"Sales report #{report.pk} ({report.period_label}) is done.")
+    raise RequeueRefused(
+        f"Sales report #{report.pk} ({report.period_label}) is "
+        f"{report.get_status_display().lower()}: one of its steps cannot finish it alone. "
+        "Build the report again: Periodic tasks, 'Daily sales report', Run now (or a new "
+        "report for those dates in Sales reports)."
+    )
