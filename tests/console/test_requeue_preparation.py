@@ -4,7 +4,10 @@ No worker here: these run the requeue service and admin's dry run against
 the database (tests/jobs/test_requeue_redoes_the_work.py runs the work).
 """
 
+import threading
+
 import pytest
+from django.db import connection, connections
 from django.urls import reverse
 
 from jobs.errors import DeadLetterError
@@ -103,3 +106,35 @@ def test_the_dry_run_counts_what_would_run_and_changes_nothing(dead_letter_of, a
     assert InvoiceFailure.objects.filter(order=reopenable).exists()
     assert not OutboxMessage.objects.filter(signature__task="reports.generate_invoice_pdf").exists()
     assert set(DeadLetter.objects.values_list("status", flat=True)) == {DeadLetter.Status.OPEN}
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="racing row locks need PostgreSQL (CI sets it)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_requeues_racing_for_one_letter_publish_its_work_once(dead_letter_of):
+    delivery = failed_delivery()
+    letter = delivery_letter(dead_letter_of, delivery)
+    start, outcomes = threading.Barrier(2), []
+
+    def requeue():
+        start.wait()
+        try:
+            requeue_dead_letter(dead_letter_id=letter.pk)
+            outcomes.append("requeued")
+        except DeadLetterError as refusal:
+            outcomes.append(str(refusal))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=requeue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(outcomes)[-1] == "requeued" and "only open dead letters" in sorted(outcomes)[0]
+    published = OutboxMessage.objects.filter(signature__task="notifications.deliver_webhook")
+    assert published.count() == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1  # reopened once: one new attempt, not two
