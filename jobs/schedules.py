@@ -44,6 +44,15 @@ SCHEDULES = [
         "first dispatch was lost).",
     ),
     Schedule(
+        name="Republish overdue pipeline steps",
+        task="jobs.republish_overdue_steps",
+        every_seconds=30,
+        expires_seconds=25,
+        description="Publishes again any order step (charge, e-mail, invoice) with no attempt "
+        "for longer than the visibility timeout plus the hard time limit: its message was "
+        "lost by the broker (a failover, a flushed Redis, a deleted queue).",
+    ),
+    Schedule(
         name="Sync stock from the warehouse",
         task="inventory.sync_warehouse_stock",
         every_seconds=5 * MINUTE,

@@ -142,3 +142,34 @@ def exact_dead_letter_match(term: str) -> Q | None:
     if ":" in term:  # a reference such as "order:<uuid>" or "user:42"
         return Q(reference=term)
     return None
+
+
+def without_recent_work(task_name: str, model_label: str, references: dict, *, since) -> list:
+    """The keys of `references` ({pk: dead-letter reference}) whose step shows no work.
+
+    No work: no attempt of `task_name` on that object since `since` (a run,
+    or a retry waiting for its countdown, writes one), and no dead letter of
+    it still open or requeued (an operator owns that one). For the overdue
+    sweep (jobs.services.overdue).
+    """
+    from .models import TaskAttempt
+
+    if not references:
+        return []
+    prefix = f"{model_label.lower()}:"
+    busy = {
+        key.removeprefix(prefix)
+        for key in TaskAttempt.objects.filter(
+            task_name=task_name,
+            started_at__gte=since,
+            business_key__in=[f"{prefix}{pk}" for pk in references],
+        ).values_list("business_key", flat=True)
+    }
+    owned = set(
+        DeadLetter.objects.filter(
+            task_name=task_name,
+            reference__in=list(references.values()),
+            status__in=[DeadLetter.Status.OPEN, DeadLetter.Status.REQUEUED],
+        ).values_list("reference", flat=True)
+    )
+    return [pk for pk, ref in references.items() if str(pk) not in busy and ref not in owned]

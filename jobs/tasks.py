@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services import bulk_requeue, housekeeping, outbox
+from .services import bulk_requeue, housekeeping, outbox, overdue
 
 
 @shared_task(name="jobs.relay_outbox", ignore_result=True, soft_time_limit=50, time_limit=60)
@@ -11,6 +11,15 @@ def relay_outbox() -> int:
     concurrently (rows are claimed with SKIP LOCKED).
     """
     return outbox.relay_outbox()
+
+
+@shared_task(name="jobs.republish_overdue_steps", soft_time_limit=50, time_limit=60)
+def republish_overdue_steps() -> dict:
+    """Publish again the pipeline steps whose message the broker lost (beat, every 30 s).
+
+    Idempotent: every step's task is. See jobs.services.overdue for what is overdue.
+    """
+    return overdue.republish_overdue_steps()
 
 
 @shared_task(name="jobs.purge_old_records", soft_time_limit=240, time_limit=270)

@@ -21,6 +21,7 @@ RESULTS_READ = {
     "reports.generate_daily_sales_report": "periodic",
     "accounts.clear_expired_sessions": "periodic",
     "jobs.purge_old_records": "periodic",
+    "jobs.republish_overdue_steps": "periodic",
     "notifications.send_operator_digest": "periodic",
 }
 APPS = ("accounts.", "inventory.", "jobs.", "notifications.", "orders.", "reports.")
