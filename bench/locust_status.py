@@ -10,7 +10,7 @@ import random
 
 from locust import HttpUser, constant_throughput, task
 
-from bench.locustfile import CHECKOUT
+from bench.locustfile import CHECKOUT, card_token
 
 PRODUCT_IDS = [int(pk) for pk in os.environ["BENCH_PRODUCT_IDS"].split(",")]
 
@@ -23,8 +23,9 @@ class OpenOrderPage(HttpUser):
         form = {"csrfmiddlewaretoken": self.client.cookies.get("csrftoken")}
         self.client.post("/cart/add/", {**form, "product_id": random.choice(PRODUCT_IDS),  # noqa: S311
                                         "quantity": 1}, name="add to cart", allow_redirects=False)  # fmt: skip
-        placed = self.client.post("/checkout/", {**form, **CHECKOUT}, name="checkout",
-                                  allow_redirects=False)  # fmt: skip
+        token = card_token(self.client, self.host)
+        placed = self.client.post("/checkout/", {**form, **CHECKOUT, "payment_method": token},
+                                  name="checkout", allow_redirects=False)  # fmt: skip
         self.status_url = placed.headers["Location"].rstrip("/") + "/status/"
 
     @task

@@ -126,8 +126,13 @@ class Stack:
             form = {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
             session.post(f"{url}/cart/add/", {**form, "product_id": product.pk, "quantity": 1},
                          timeout=30)  # fmt: skip
+            token = session.post(
+                f"http://127.0.0.1:{self.gateway_port}/sandbox/gateway/payment_methods",
+                json={"card": {"number": "4242424242424242"}},
+                headers={"Authorization": "Bearer pk_test_sandbox"}, timeout=30,
+            ).json()["id"]  # fmt: skip
             session.post(f"{url}/checkout/", {**form, "full_name": "Warm Up", "email": "w@example.com",
-                         "shipping_address": "x", "card_number": "4242424242424242"},
+                         "shipping_address": "x", "payment_method": token},
                          allow_redirects=False, timeout=30)  # fmt: skip
 
     def stop_workers(self):

@@ -130,7 +130,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
     @admin.display(description="Traceback")
     def traceback_display(self, dead_letter):
         return format_html(
-            '<pre class="orderly-traceback" style="white-space: pre-wrap">{}</pre>',
+            '<pre class="orderly-traceback">{}</pre>',
             dead_letter.traceback,
         )
 

@@ -32,7 +32,7 @@ class ScheduleHealthAdmin(PeriodicTaskAdmin):
             return "disabled"
         if status.late:
             return format_html(
-                '<strong style="color:#ba2121">late</strong> by {}s',
+                '<strong class="orderly-late">late</strong> by {}s',
                 int(status.lateness_seconds),
             )
         return "on time"

@@ -3,20 +3,25 @@
 Liveness says only that the process serves requests. Readiness says the
 site can do its work: the database answers, the broker accepts connections
 and every queue in settings.ORDERLY_QUEUES is consumed by at least one
-worker that answers within the timeout. Workers are matched by the queues
-they consume, never by hostname, so any naming or placement of workers works.
+worker that answered the last time this process asked (ops.worker_facts asks
+in the background, so a probe never waits for the workers' replies; the
+answer says how old that is). Workers are matched by the queues they
+consume, never by hostname, so any naming or placement of workers works.
 Beat is stale when no periodic task was sent for longer than the shortest
 schedule allows (ops.schedules): without beat the outbox relay stops too.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from celery import current_app as celery_app
 from django.conf import settings
 from django.db import connection
 
 from jobs.beat import active_beat as lease_holder
-from jobs.models import PausedQueue
+from jobs.models import PausedQueue, QueueEvent
+
+from . import worker_facts
+from .worker_facts import WorkerFacts, broker_connection
 
 
 @dataclass
@@ -40,16 +45,10 @@ def check_database() -> Check:
     return Check(ok=True, detail=connection.vendor)
 
 
-def _broker_connection(broker_url: str | None):
-    return celery_app.connection_for_write(
-        url=broker_url, connect_timeout=settings.ORDERLY_READINESS_TIMEOUT
-    )
-
-
 def check_broker(broker_url: str | None = None) -> Check:
     """The broker accepts a connection within the timeout (one try, no retry loop)."""
     try:
-        with _broker_connection(broker_url) as conn:
+        with broker_connection(broker_url) as conn:
             conn.ensure_connection(
                 max_retries=1,
                 interval_start=0,
@@ -61,49 +60,68 @@ def check_broker(broker_url: str | None = None) -> Check:
     return Check(ok=True, detail=conn.as_uri())  # as_uri() masks the password
 
 
-def _paused_queues() -> set[str]:
+def _paused_queues() -> dict[str, float]:
+    """Each paused queue and when it was paused (Unix time)."""
     try:
-        return set(PausedQueue.objects.values_list("queue", flat=True))
+        rows = PausedQueue.objects.values_list("queue", "paused_at")
+        return {queue: paused_at.timestamp() for queue, paused_at in rows}
     except Exception:  # the database check reports a broken database
+        return {}
+
+
+def _resumed_since(moment: float) -> set[str]:
+    """Queues an operator resumed after `moment` (Unix time)."""
+    try:
+        return set(
+            QueueEvent.objects.filter(
+                action=QueueEvent.Action.RESUMED,
+                at__gt=datetime.fromtimestamp(moment, tz=UTC),
+            ).values_list("queue", flat=True)
+        )
+    except Exception:
         return set()
 
 
-def check_workers(broker_url: str | None = None) -> Check:
+def check_workers(broker_url: str | None = None, *, facts: WorkerFacts | None = None) -> Check:
     """Every queue in ORDERLY_QUEUES has at least one worker that answered, or is paused.
 
-    A queue an operator paused (jobs.services.queue_pausing) has no consumer on
-    purpose: it is reported as "paused", not as a failure.
+    `facts` default to the last answer this process has (ops.worker_facts:
+    never waits, except once per process), labelled with their age. A queue
+    an operator paused (jobs.services.queue_pausing) has no consumer on
+    purpose: it is "paused", as is a queue paused after the facts were
+    gathered. One resumed after them is not yet failed for having no consumer.
     """
-    try:
-        with _broker_connection(broker_url) as conn:
-            replies = (
-                celery_app.control.inspect(
-                    timeout=settings.ORDERLY_READINESS_TIMEOUT, connection=conn
-                ).active_queues()
-                or {}
-            )
-    except Exception as error:
-        return Check(ok=False, detail=f"{type(error).__name__}: {error}")
-    consumers: dict[str, list[str]] = {queue: [] for queue in settings.ORDERLY_QUEUES}
-    for worker, queues in replies.items():
-        for queue in queues or []:
-            if queue.get("name") in consumers:
-                consumers[queue["name"]].append(worker)
+    facts = facts or worker_facts.cache.current(broker_url)
+    asked = {
+        "asked_at": datetime.fromtimestamp(facts.gathered_at, tz=UTC).isoformat(),
+        "age_seconds": round(facts.age_seconds(), 3),
+    }
+    if facts.error:
+        return Check(ok=False, detail=facts.error, extra=asked)
     paused = _paused_queues()
-    missing = sorted(
-        queue for queue, workers in consumers.items() if not workers and queue not in paused
-    )
-    detail = f"no worker answered for queues: {', '.join(missing)}" if missing else ""
+    resumed = _resumed_since(facts.gathered_at)
+    states: dict[str, str | list[str]] = {}
+    missing = []
+    for queue in settings.ORDERLY_QUEUES:
+        workers = facts.consumers.get(queue, [])
+        if queue in paused and (not workers or paused[queue] > facts.gathered_at):
+            states[queue] = "paused"
+        elif not workers and queue in resumed:
+            states[queue] = "resumed, not asked since"
+        else:
+            states[queue] = workers
+            if not workers:
+                missing.append(queue)
+    detail = ""
+    if missing:
+        detail = (
+            f"no worker answered for queues: {', '.join(missing)} "
+            f"(asked {asked['age_seconds']:.1f} s ago)"
+        )
     return Check(
         ok=not missing,
         detail=detail,
-        extra={
-            "queues": {
-                queue: "paused" if queue in paused and not workers else sorted(workers)
-                for queue, workers in consumers.items()
-            },
-            "paused": sorted(paused),
-        },
+        extra={"queues": states, "paused": sorted(paused), **asked},
     )
 
 

@@ -3,7 +3,8 @@
 Each scrape builds a fresh registry from three sources, so every gunicorn
 process answers the same:
 - the database (dead letters, outbox, schedules) and the broker (queue depth,
-  oldest message, consumers), read now;
+  oldest message), read now; consumers from the workers' last answer
+  (ops.worker_facts, refreshed in the background, its age a gauge);
 - the task counters and histograms every process wrote under
   PROMETHEUS_MULTIPROC_DIR (ops.task_metrics, ops.order_metrics), added up.
 
@@ -23,7 +24,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from jobs.models import DeadLetter, OutboxMessage, PausedQueue
 
-from .health import check_workers
+from . import worker_facts
 from .queues import queue_states
 from .schedules import enabled_schedule_statuses
 from .task_metrics import OTHER, task_label
@@ -141,10 +142,16 @@ class BrokerCollector:
         for queue, state in states.items():
             depth.add_metric([queue], state.depth)
             age.add_metric([queue], state.oldest_age_seconds)
-        workers = check_workers(broker_url).extra.get("queues", {})
+        # The workers' last answer, never waited for (ops.worker_facts), with its age.
+        facts = worker_facts.cache.current(broker_url)
         for queue in settings.ORDERLY_QUEUES:
-            consumers.add_metric([queue], len(workers.get(queue, [])))
-        yield from (up, depth, age, consumers)
+            consumers.add_metric([queue], len(facts.consumers.get(queue, [])))
+        facts_age = GaugeMetricFamily(
+            "orderly_worker_facts_age_seconds",
+            "How long ago the workers were last asked which queues they consume.",
+            value=facts.age_seconds(),
+        )
+        yield from (up, depth, age, consumers, facts_age)
 
 
 def render_metrics() -> tuple[bytes, str]:

@@ -14,12 +14,13 @@ class PaymentInline(admin.StackedInline):
     model = Payment
     extra = 0
     can_delete = False
-    exclude = ("card_number",)
     readonly_fields = (
         "idempotency_key",
         "amount",
         "currency",
         "status",
+        "payment_method",
+        "card_brand",
         "card_last4",
         "gateway_charge_id",
         "attempts",

@@ -13,3 +13,13 @@ def cart(request):
 def shop(request):
     """The shop's name and currency, for every page."""
     return {"shop_name": settings.SHOP_NAME, "currency": settings.SHOP_CURRENCY}
+
+
+def payment_gateway(request):
+    """Where the card forms' script tokenizes cards, and the key it sends (both public)."""
+    return {
+        "payment_gateway": {
+            "public_url": settings.PAYMENT_GATEWAY_PUBLIC_URL,
+            "publishable_key": settings.PAYMENT_GATEWAY_PUBLISHABLE_KEY,
+        }
+    }

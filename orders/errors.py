@@ -20,5 +20,9 @@ class PaymentDeclined(PermanentError):
     """The gateway refused the card. Not retried."""
 
 
+class PaymentMethodUnusable(OrderError):
+    """The card token cannot pay: unknown, another shop's, used or expired. Nothing was done."""
+
+
 class CannotPayAgain(OrderError):
     """The order cannot take another card now (paid, being paid, or given up on)."""

@@ -1,45 +1,35 @@
-import re
-
 from django import forms
 
-from safetext.validators import LineField, MultiLineField, SafeEmailField, is_ascii_digits
+from safetext.validators import LineField, MultiLineField, SafeEmailField
 
+from .gateway import TOKEN
 
-def luhn_valid(number: str) -> bool:
-    """The card-number checksum every real card number satisfies."""
-    total = 0
-    for index, digit in enumerate(int(d) for d in reversed(number)):
-        if index % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
+NO_TOKEN = "Enter your card number above. Card entry needs JavaScript turned on."  # noqa: S105
 
 
 class CardForm(forms.Form):
-    """A card number, checked the same way wherever a shopper gives one."""
+    """The card, as the gateway's single-use token: the page's script tokenized the number.
 
-    card_number = LineField(
-        label="Card number",
-        max_length=23,
-        help_text="Sandbox test cards: 4242 4242 4242 4242 succeeds, "
-        "4000 0000 0000 0002 is declined, 4000 0000 0000 0119 is temporarily "
-        "unavailable twice, 4000 0000 0000 0259 is slow.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}
-        ),
+    The number itself has no field here: the checkout page's card input has
+    no name, so the browser never posts it (static/js/card-entry.js sends it
+    to the gateway and puts the token here).
+    """
+
+    payment_method = LineField(
+        max_length=80,
+        widget=forms.HiddenInput(attrs={"data-card-token": ""}),
+        error_messages={"required": NO_TOKEN},
     )
 
-    def clean_card_number(self):
-        number = re.sub(r"[ -]", "", self.cleaned_data["card_number"])
-        if not is_ascii_digits(number) or not 12 <= len(number) <= 19:
-            raise forms.ValidationError("Enter the card number: 12 to 19 digits.")
-        if not luhn_valid(number):
-            raise forms.ValidationError("That card number is not valid. Check for a typo.")
-        return number
+    def clean_payment_method(self):
+        token = self.cleaned_data["payment_method"]
+        if not TOKEN.fullmatch(token):
+            raise forms.ValidationError("Please enter your card again.")
+        return token
 
 
 class CheckoutForm(CardForm):
-    field_order = ["full_name", "email", "shipping_address", "card_number"]
+    field_order = ["full_name", "email", "shipping_address", "payment_method"]
 
     # Lengths are the columns' (Order.full_name 120, Order.email 254); the
     # address is a text column, kept to what an invoice can print.

@@ -1,13 +1,19 @@
 """Client for the payment gateway's HTTP API (the sandbox in dev and tests).
 
-`charge` maps every outcome to one of three: a ChargeResult, PaymentDeclined
-(a PermanentError, never retried) or TemporaryError (retried by the task).
+The card number never comes here: the shopper's browser tokenizes it at the
+gateway and the shop holds only the single-use token (`pm_...`).
+`retrieve_payment_method` asks the gateway what a token is (brand, last4) and
+refuses one that is unknown, another account's, used or expired
+(PaymentMethodUnusable). `charge` maps every outcome to one of three: a
+ChargeResult, PaymentDeclined (a PermanentError, never retried) or
+TemporaryError (retried by the task).
 `find_charge` asks what happened to an idempotency key and `refund` gives a
 charge's money back; both raise TemporaryError for any answer that is not
 clear, so a caller never acts on a guess.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,9 +22,18 @@ from django.conf import settings
 from jobs import transport
 from jobs.errors import PermanentError, TemporaryError
 
-from .errors import PaymentDeclined
+from .errors import PaymentDeclined, PaymentMethodUnusable
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    """A card as the gateway reports it for a token: all the shop may know of it."""
+
+    token: str
+    last4: str
+    brand: str
 
 
 @dataclass(frozen=True)
@@ -71,10 +86,55 @@ def _json_object(response) -> dict:
     return body
 
 
+# What a gateway token looks like; anything else never reaches the gateway's URL.
+TOKEN = re.compile(r"pm_[A-Za-z0-9_-]{8,60}")
+UNUSABLE_MESSAGES = {
+    "used": "This card entry was already used. Please enter your card again.",
+    "expired": "Your card entry has expired. Please enter your card again.",
+}
+
+
+def retrieve_payment_method(*, token: str) -> PaymentMethod:
+    """What the gateway says the token is; PaymentMethodUnusable if it cannot pay.
+
+    A token the gateway does not know for this account (made up, or made with
+    another shop's key) answers 404, as do real gateways. Raises
+    TemporaryError when the gateway cannot be reached or answers 5xx.
+    """
+    if not TOKEN.fullmatch(token):
+        raise PaymentMethodUnusable("Please enter your card again.")
+    response = transport.request(
+        "GET",
+        f"{settings.PAYMENT_GATEWAY_URL}/payment_methods/{token}",
+        service="payment gateway",
+        headers=_headers(),
+        timeout=settings.PAYMENT_GATEWAY_TIMEOUT,
+    )
+    if response.status_code == 404:
+        raise PaymentMethodUnusable(
+            "We could not use that card entry. Please enter your card again."
+        )
+    if response.status_code != 200:
+        raise UnclearAnswer(
+            f"payment gateway answered the token lookup with {response.status_code}"
+        )
+    body = _json_object(response)
+    card = body.get("card") if isinstance(body.get("card"), dict) else {}
+    if body.get("id") != token or not str(card.get("last4", "")).isdigit():
+        raise UnclearAnswer(f"payment gateway's token answer is unreadable: {body!r:.200}")
+    if body.get("status") != "usable":
+        raise PaymentMethodUnusable(
+            UNUSABLE_MESSAGES.get(body.get("status"), UNUSABLE_MESSAGES["used"])
+        )
+    return PaymentMethod(
+        token=token, last4=str(card["last4"])[-4:], brand=str(card.get("brand", ""))[:20]
+    )
+
+
 def charge(
-    *, amount: Decimal, currency: str, card_number: str, idempotency_key: str, reference: str
+    *, amount: Decimal, currency: str, payment_method: str, idempotency_key: str, reference: str
 ) -> ChargeResult:
-    """Charge a card once per idempotency key, however often it is called."""
+    """Charge a payment-method token once per idempotency key, however often it is called."""
     response = transport.request(
         "POST",
         f"{settings.PAYMENT_GATEWAY_URL}/charges",
@@ -82,7 +142,7 @@ def charge(
         json={
             "amount": str(amount),
             "currency": currency,
-            "card_number": card_number,
+            "payment_method": payment_method,
             "reference": reference,
         },
         headers=_headers(idempotency_key),

@@ -97,11 +97,12 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    # The sandbox gateway takes a card number; it is kept only until the
-    # charge settles. (A real integration tokenizes in the browser and keeps
-    # only the gateway's token.)
-    card_number = models.CharField(max_length=19, blank=True)
+    # The card as the gateway reported it: its single-use token (the browser
+    # tokenized the card at the gateway; the number never reaches Orderly),
+    # and its last four digits and brand, for the shopper and the invoice.
+    payment_method = models.CharField(max_length=80, blank=True)
     card_last4 = models.CharField(max_length=4)
+    card_brand = models.CharField(max_length=20, blank=True)
     gateway_charge_id = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # When the latest charge attempt started: an attempt this recent may still
@@ -111,6 +112,16 @@ class Payment(models.Model):
     gateway_refund_id = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A token pays for one charge: never for two orders.
+            models.UniqueConstraint(
+                fields=["payment_method"],
+                condition=~models.Q(payment_method=""),
+                name="payment_method_used_once",
+            ),
+        ]
 
     def __str__(self):
         return f"Payment for {self.order} ({self.status})"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.services import release_stock, reserve_stock
@@ -18,7 +18,7 @@ from jobs.errors import TemporaryError
 from jobs.services.outbox import publish_on_commit
 
 from . import gateway, steps
-from .errors import CannotPayAgain, EmptyCart, PaymentDeclined
+from .errors import CannotPayAgain, EmptyCart, PaymentDeclined, PaymentMethodUnusable
 from .events import emit_order_event
 from .lock_objects import lock_payment
 from .models import Order, OrderItem, Payment, PaymentEvent
@@ -28,24 +28,62 @@ from .selectors import pay_again_until
 logger = logging.getLogger(__name__)
 
 
+REUSED_TOKEN = "This card entry was already used. Please enter your card again."  # noqa: S105
+
+
+def confirm_payment_method(*, token: str) -> gateway.PaymentMethod:
+    """Ask the gateway what the shopper's card token is, before anything is reserved.
+
+    Returns its brand and last four digits as the gateway reports them.
+    Raises PaymentMethodUnusable (nothing done) for a token that is unknown,
+    another shop's, expired, used at the gateway or already on an order here;
+    TemporaryError if the gateway cannot be reached.
+    """
+    if Payment.objects.filter(payment_method=token).exists():
+        raise PaymentMethodUnusable(REUSED_TOKEN)
+    return gateway.retrieve_payment_method(token=token)
+
+
 def place_order(
     *,
     quantities: Mapping[int, int],
     email: str,
     full_name: str,
     shipping_address: str,
-    card_number: str,
+    payment_method: gateway.PaymentMethod,
     customer=None,
 ) -> Order:
     """Create a paid-for-later order from {product id: quantity} in one transaction.
 
-    Locks the products in primary-key order, refuses unknown products and
-    quantities over stock (UnknownProduct / OutOfStock, nothing changed),
-    decrements stock, snapshots names and prices, and records the pipeline
-    in the outbox so it is published once the transaction commits.
+    `payment_method` is the card token as the gateway confirmed it
+    (confirm_payment_method). Locks the products in primary-key order,
+    refuses unknown products and quantities over stock (UnknownProduct /
+    OutOfStock, nothing changed) and a token already on another order
+    (PaymentMethodUnusable, nothing changed), decrements stock, snapshots
+    names and prices, and records the pipeline in the outbox so it is
+    published once the transaction commits.
     """
     if not quantities:
         raise EmptyCart()
+    try:
+        return _place_order(
+            quantities=quantities,
+            email=email,
+            full_name=full_name,
+            shipping_address=shipping_address,
+            payment_method=payment_method,
+            customer=customer,
+        )
+    except IntegrityError:
+        # A second submit of the same checkout, a moment behind the first.
+        if Payment.objects.filter(payment_method=payment_method.token).exists():
+            raise PaymentMethodUnusable(REUSED_TOKEN) from None
+        raise
+
+
+def _place_order(
+    *, quantities, email, full_name, shipping_address, payment_method, customer
+) -> Order:
     with transaction.atomic():
         products = reserve_stock(quantities=quantities)
         total = sum(
@@ -76,8 +114,9 @@ def place_order(
             idempotency_key=f"order-{order.public_id}-charge",
             amount=total,
             currency=order.currency,
-            card_number=card_number,
-            card_last4=card_number[-4:],
+            payment_method=payment_method.token,
+            card_last4=payment_method.last4,
+            card_brand=payment_method.brand,
         )
         publish_on_commit(steps.order_pipeline(order.pk), reference=f"order:{order.public_id}")
         emit_order_event(order=order, event_type="order.created")
@@ -109,7 +148,7 @@ def charge_order(*, order_id: int) -> Payment:
         result = gateway.charge(
             amount=payment.amount,
             currency=payment.currency,
-            card_number=payment.card_number,
+            payment_method=payment.payment_method,
             idempotency_key=payment.idempotency_key,
             reference=str(Order.objects.values_list("public_id", flat=True).get(pk=order_id)),
         )
@@ -171,7 +210,6 @@ def _settle(
         payment.status = status
         payment.gateway_charge_id = charge_id
         payment.failure_message = failure_message[:300]
-        payment.card_number = ""  # no longer needed once the outcome is known
         payment.settled_at = timezone.now()
         payment.save()
         order = payment.order
@@ -193,8 +231,11 @@ def _settle(
     return payment
 
 
-def pay_again(*, order_id: int, card_number: str) -> Payment:
-    """Charge a declined order again, with another card. The order is kept.
+def pay_again(*, order_id: int, payment_method: gateway.PaymentMethod) -> Payment:
+    """Charge a declined order again, with another card's token. The order is kept.
+
+    `payment_method` is the new card's token as the gateway confirmed it
+    (confirm_payment_method).
 
     Under the payment's row lock: refuses (CannotPayAgain) unless the card
     was declined within the pay-again window (selectors.pay_again_until), so
@@ -221,8 +262,9 @@ def pay_again(*, order_id: int, card_number: str) -> Payment:
         reserve_stock(quantities={item.product_id: item.quantity for item in order.items.all()})
         payment.idempotency_key = f"order-{order.public_id}-charge-{uuid.uuid4().hex[:12]}"
         payment.status = Payment.Status.PENDING
-        payment.card_number = card_number
-        payment.card_last4 = card_number[-4:]
+        payment.payment_method = payment_method.token
+        payment.card_last4 = payment_method.last4
+        payment.card_brand = payment_method.brand
         payment.attempts = 0
         payment.last_attempt_at = None
         payment.failure_message = ""

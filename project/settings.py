@@ -8,8 +8,10 @@ var/, e-mail written to files under var/mail, invoices under var/media.
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -47,6 +49,10 @@ SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
     default=DEVELOPMENT_SECRET_KEY if DEBUG else environ.Env.NOTSET,
 )
+# Previous keys, still accepted while values signed or sealed with them are alive:
+# sessions, password-reset links, signed cookies (Django) and sealed dead-letter
+# arguments (jobs.redaction). docs/security.md, "Rotating the secret key".
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # HTTPS only in production; plain HTTP stays usable in development.
@@ -88,10 +94,16 @@ INSTALLED_APPS = [
     "ops",
     "console",
     "axes",
+    "csp",  # django-csp's system checks
 ]
 
 MIDDLEWARE = [
+    # First, so it times every request whole: latency and status per view (ops.web_metrics).
+    "ops.web_metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (below).
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions: a cookie holding a control character is ignored (issue 12).
     "safetext.middleware.DropCookiesWithControlCharactersMiddleware",
@@ -124,7 +136,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # --- end login rate limit ---------------------------------------------------------
 
-ROOT_URLCONF = "project.urls"
+# The sandbox gateway's own origin (Procfile `gateway`, sandbox/gateway_wsgi.py)
+# serves sandbox.gateway_urls: the gateway API and nothing of the shop.
+ROOT_URLCONF = env.str("DJANGO_ROOT_URLCONF", default="project.urls")
 WSGI_APPLICATION = "project.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -143,6 +157,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orders.context_processors.cart",
                 "orders.context_processors.shop",
+                "orders.context_processors.payment_gateway",
             ],
         },
     },
@@ -383,6 +398,9 @@ ORDERLY_BULK_REQUEUE_RATE_PER_SECOND = env.float(
 ORDERLY_READINESS_TIMEOUT = env.float("ORDERLY_READINESS_TIMEOUT", default=2.0)
 # Broker /readyz checks; unset means CELERY_BROKER_URL (the tests point it elsewhere).
 ORDERLY_READINESS_BROKER_URL = env.str("ORDERLY_READINESS_BROKER_URL", default="")
+# /readyz and /metrics read the workers' last answer (ops.worker_facts); once it is
+# this many seconds old, a background thread asks them again. Probes never wait for it.
+ORDERLY_WORKER_FACTS_MAX_AGE = env.float("ORDERLY_WORKER_FACTS_MAX_AGE", default=5.0)
 # Bearer token Prometheus sends to /metrics; empty means staff sessions only.
 ORDERLY_METRICS_TOKEN = env.str("ORDERLY_METRICS_TOKEN", default="")
 # Where every process (gunicorn workers, Celery pool processes, beat) writes its
@@ -457,6 +475,13 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 PAYMENT_GATEWAY_URL = env.str("PAYMENT_GATEWAY_URL", default=f"{SITE_URL}/sandbox/gateway")
 PAYMENT_GATEWAY_API_KEY = env.str("PAYMENT_GATEWAY_API_KEY", default="sk_test_sandbox")
+# What the shopper's browser calls to tokenize a card (the checkout page's
+# script; the CSP's connect-src allows exactly its origin), and the key it sends:
+# a publishable key can only make tokens, which only this account can charge.
+PAYMENT_GATEWAY_PUBLIC_URL = env.str("PAYMENT_GATEWAY_PUBLIC_URL", default=PAYMENT_GATEWAY_URL)
+PAYMENT_GATEWAY_PUBLISHABLE_KEY = env.str(
+    "PAYMENT_GATEWAY_PUBLISHABLE_KEY", default="pk_test_sandbox"
+)
 PAYMENT_GATEWAY_TIMEOUT = (
     env.float("PAYMENT_GATEWAY_CONNECT_TIMEOUT", default=3.0),
     env.float("PAYMENT_GATEWAY_READ_TIMEOUT", default=10.0),
@@ -470,6 +495,48 @@ WAREHOUSE_API_TIMEOUT = (
 # Sandbox behaviour (benchmarks set a latency to stand in for a real gateway).
 SANDBOX_GATEWAY_LATENCY_MS = env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0)
 SANDBOX_SLOW_CARD_SECONDS = env.float("SANDBOX_SLOW_CARD_SECONDS", default=3.0)
+# Origins whose pages may tokenize cards at the sandbox gateway (CORS); empty
+# means SITE_URL's. A real gateway has the shop register its domain.
+SANDBOX_GATEWAY_ALLOWED_ORIGINS = env.list("SANDBOX_GATEWAY_ALLOWED_ORIGINS", default=[])
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- Content-Security-Policy and the other browser-facing headers -----------------
+# django-csp 4: every response gets this policy. Scripts and styles come from
+# our own origin only (static files; htmx is vendored, with its config in a
+# meta tag); an inline <script> needs {{ request.csp_nonce }}. The browser may
+# talk to this origin and to the payment gateway's (card tokenization), to
+# nothing else; no page may be framed (frame-ancestors, as X-Frame-Options).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the catalog's placeholder pictures are data: SVGs
+        "connect-src": [SELF, origin_of(PAYMENT_GATEWAY_PUBLIC_URL)],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# No Referer leaves the shop: order pages carry their id in the URL.
+SECURE_REFERRER_POLICY = "same-origin"
+# django-permissions-policy: no page may use these browser features (none does).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
+        "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment",
+        "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
 
 SHOP_NAME = env.str("SHOP_NAME", default="Orderly")
 SHOP_CURRENCY = "EUR"

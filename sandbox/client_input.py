@@ -109,9 +109,34 @@ def clean_currency(value) -> str:
     return value
 
 
+class CardNumberError(Exception):
+    """A card number the gateway cannot take; `code` says why, the message says it to a shopper."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+def luhn_valid(number: str) -> bool:
+    """The card-number checksum every real card number satisfies."""
+    total = 0
+    for index, digit in enumerate(int(d) for d in reversed(number)):
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
 def clean_card_number(value) -> str:
+    """A card number as ASCII digits (spaces and dashes dropped); CardNumberError if not one."""
+    if isinstance(value, str) and len(value) <= 23:
+        value = re.sub(r"[ -]", "", value)
     if not isinstance(value, str) or not is_ascii_digits(value) or not 12 <= len(value) <= 19:
-        raise BadRequest("card_number must be 12 to 19 ASCII digits")
+        raise CardNumberError("Enter the card number: 12 to 19 digits.", code="invalid_number")
+    if not luhn_valid(value):
+        raise CardNumberError(
+            "That card number is not valid. Check for a typo.", code="incorrect_number"
+        )
     return value
 
 

@@ -1,4 +1,10 @@
-"""The sandbox payment gateway's behaviour, chosen by test card number.
+"""The sandbox payment gateway's behaviour, chosen by the test card behind a token.
+
+The shopper's browser sends the card number here (tokenize, with the shop's
+publishable key) and gets a single-use payment-method token back; the shop
+only ever holds that token and charges by it (handle_charge, with its
+secret key). A token belongs to the account whose publishable key made it,
+expires unused after PAYMENT_METHOD_TTL, and pays for one charge.
 
 Like a real gateway, a charge is stored per Idempotency-Key and the same
 key always gets the same answer, however often it is sent. A client can
@@ -18,12 +24,21 @@ from django.utils import timezone
 
 from . import client_input
 from .client_input import BadRequest
-from .models import GatewayCharge, GatewayRefund, GatewayRequest
+from .models import GatewayCharge, GatewayPaymentMethod, GatewayRefund, GatewayRequest
 
 SUCCEEDS = "4242424242424242"
 DECLINED = "4000000000000002"
 UNAVAILABLE_TWICE = "4000000000000119"  # 503 for the first two attempts, then success
 SLOW = "4000000000000259"  # answers after SANDBOX_SLOW_CARD_SECONDS
+
+# The shop's account (PAYMENT_GATEWAY_API_KEY / PAYMENT_GATEWAY_PUBLISHABLE_KEY) and
+# another merchant's at the same gateway: its tokens are no use to the shop.
+SHOP_ACCOUNT = "shop"
+ANOTHER_ACCOUNT = "another-shop"
+ANOTHER_ACCOUNT_PUBLISHABLE_KEY = "pk_test_another_shop"
+# Longer than the abandoned-order delay (30 min), so a token checked at checkout
+# is still good when its charge's retries end.
+PAYMENT_METHOD_TTL = timedelta(hours=1)
 
 
 def test_card_descriptions() -> dict[str, str]:
@@ -49,7 +64,7 @@ class ChargeRequest:
 
     amount: Decimal
     currency: str
-    card_number: str
+    payment_method: str
     reference: str
 
     @classmethod
@@ -59,7 +74,9 @@ class ChargeRequest:
         return cls(
             amount=client_input.clean_amount(payload["amount"]),
             currency=client_input.clean_currency(payload["currency"]),
-            card_number=client_input.clean_card_number(payload.get("card_number")),
+            payment_method=client_input.clean_text(
+                payload.get("payment_method"), name="payment_method", max_length=40, required=True
+            ),
             reference=client_input.clean_text(
                 payload.get("reference"), name="reference", max_length=120
             ),
@@ -88,7 +105,10 @@ def _answer(idempotency_key: str, charge: ChargeRequest) -> Answer:
     stored = GatewayCharge.objects.filter(idempotency_key=idempotency_key).first()
     if stored:
         return Answer(stored.status_code, stored.response, {"Idempotent-Replayed": "true"})
-    card = charge.card_number
+    method = GatewayPaymentMethod.objects.filter(
+        token=charge.payment_method, account=SHOP_ACCOUNT
+    ).first()
+    card = method.card_number if method else ""
 
     if card == UNAVAILABLE_TWICE:
         attempts = GatewayRequest.objects.filter(idempotency_key=idempotency_key).count()
@@ -98,22 +118,26 @@ def _answer(idempotency_key: str, charge: ChargeRequest) -> Answer:
         time.sleep(settings.SANDBOX_SLOW_CARD_SECONDS)
 
     charge_id = f"ch_{secrets.token_hex(8)}"
-    if card == DECLINED:
-        status, body = (
-            402,
-            {"id": charge_id, "status": "declined", "message": "Your card was declined."},
-        )
+    refusal = _unusable(method, idempotency_key)
+    if refusal or card == DECLINED:
+        message = refusal or "Your card was declined."
+        status, body = 402, {"id": charge_id, "status": "declined", "message": message}
     else:
         status, body = 201, {"id": charge_id, "status": "succeeded"}
     try:
         with transaction.atomic():
+            if method and not refusal and not _use_up(method, idempotency_key):
+                # Another charge took the token since it was read: this one is refused.
+                status = 402
+                body = {"id": charge_id, "status": "declined",
+                        "message": "This payment method was already used."}  # fmt: skip
             GatewayCharge.objects.create(
                 idempotency_key=idempotency_key,
                 charge_id=charge_id,
                 reference=charge.reference,
                 amount=charge.amount,
                 currency=charge.currency,
-                card_last4=card[-4:],
+                card_last4=method.last4 if method else "",
                 status_code=status,
                 response=body,
             )
@@ -121,6 +145,107 @@ def _answer(idempotency_key: str, charge: ChargeRequest) -> Answer:
         stored = GatewayCharge.objects.get(idempotency_key=idempotency_key)
         return Answer(stored.status_code, stored.response, {"Idempotent-Replayed": "true"})
     return Answer(status, body)
+
+
+def _unusable(method: GatewayPaymentMethod | None, idempotency_key: str) -> str:
+    """Why this token cannot pay for a new charge with this key; empty if it can."""
+    if method is None:
+        return "No such payment method."
+    if method.used_by_key and method.used_by_key != idempotency_key:
+        return "This payment method was already used."
+    if not method.used_by_key and method.expires_at <= timezone.now():
+        return "This payment method has expired."
+    return ""
+
+
+def _use_up(method: GatewayPaymentMethod, idempotency_key: str) -> bool:
+    """Mark the token used by this charge, whatever its outcome; False if another took it.
+
+    A retry with the same key replays the stored answer instead of getting here.
+    """
+    GatewayPaymentMethod.objects.filter(pk=method.pk, used_by_key="").update(
+        used_by_key=idempotency_key, used_at=timezone.now()
+    )
+    used_by = GatewayPaymentMethod.objects.values_list("used_by_key", flat=True).get(pk=method.pk)
+    return used_by == idempotency_key
+
+
+def card_brand(number: str) -> str:
+    """The card network, from the number's leading digits (as gateways report it)."""
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or "2221" <= number[:4] <= "2720":
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    if number.startswith(("6011", "65")):
+        return "discover"
+    return "unknown"
+
+
+def account_for_publishable_key(key: str) -> str | None:
+    """The account a publishable key belongs to, or None if it is nobody's."""
+    if secrets.compare_digest(key, settings.PAYMENT_GATEWAY_PUBLISHABLE_KEY):
+        return SHOP_ACCOUNT
+    if secrets.compare_digest(key, ANOTHER_ACCOUNT_PUBLISHABLE_KEY):
+        return ANOTHER_ACCOUNT
+    return None
+
+
+def create_payment_method(*, account: str, card_number: str) -> GatewayPaymentMethod:
+    """Vault a card number for `account` and return its single-use token."""
+    return GatewayPaymentMethod.objects.create(
+        token=f"pm_{secrets.token_urlsafe(18)}",
+        account=account,
+        card_number=card_number,
+        brand=card_brand(card_number),
+        last4=card_number[-4:],
+        expires_at=timezone.now() + PAYMENT_METHOD_TTL,
+    )
+
+
+def tokenize(*, account: str, payload: dict) -> Answer:
+    """Answer a browser's POST {"card": {"number": ...}}: a token, or the field's error.
+
+    A malformed number is a 400 naming the field (`param`), as real
+    gateways answer, so the page can show it next to the card field.
+    """
+    card = payload.get("card")
+    number = card.get("number") if isinstance(card, dict) else None
+    try:
+        number = client_input.clean_card_number(number)
+    except client_input.CardNumberError as error:
+        return Answer(
+            400,
+            {"error": {"type": "card_error", "param": "number", "code": error.code,
+                       "message": str(error)}},
+        )  # fmt: skip
+    method = create_payment_method(account=account, card_number=number)
+    return Answer(201, _payment_method_json(method))
+
+
+def _payment_method_json(method: GatewayPaymentMethod) -> dict:
+    if method.used_by_key:
+        status = "used"
+    elif method.expires_at <= timezone.now():
+        status = "expired"
+    else:
+        status = "usable"
+    return {
+        "id": method.token,
+        "object": "payment_method",
+        "card": {"brand": method.brand, "last4": method.last4},
+        "status": status,
+        "expires_at": method.expires_at.isoformat(),
+    }
+
+
+def retrieve_payment_method(*, token: str) -> Answer:
+    """The shop's view of one of its tokens (status usable, used or expired); 404 if not its."""
+    method = GatewayPaymentMethod.objects.filter(token=token, account=SHOP_ACCOUNT).first()
+    if method is None:  # another account's token is as unknown as a made-up one
+        return Answer(404, {"message": "No such payment method."})
+    return Answer(200, _payment_method_json(method))
 
 
 def lookup_charges(*, idempotency_key: str) -> Answer:

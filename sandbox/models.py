@@ -12,6 +12,32 @@ class GatewayRequest(models.Model):
         return f"{self.idempotency_key} -> {self.status_code}"
 
 
+class GatewayPaymentMethod(models.Model):
+    """A card a browser tokenized: the gateway's vault keeps the number, a shop sees the token.
+
+    This is the gateway's storage, not the shop's: like a real gateway's vault
+    it holds the card number. A token belongs to the account whose publishable
+    key created it, expires unused after a while, and pays for one charge.
+    """
+
+    token = models.CharField(max_length=40, unique=True)
+    account = models.CharField(max_length=40)
+    card_number = models.CharField(max_length=19)
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    # The Idempotency-Key of the charge that used the token; empty while unused.
+    used_by_key = models.CharField(max_length=120, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.token} ({self.brand} {self.last4})"
+
+
 class GatewayCharge(models.Model):
     """A charge outcome, stored once per idempotency key and replayed after that."""
 

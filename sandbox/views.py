@@ -1,10 +1,11 @@
 """HTTP endpoints of the sandbox stand-ins. Mounted only when SANDBOX_ENABLED."""
 
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -60,6 +61,66 @@ def charges(request):
             return JsonResponse({"message": "idempotency_key is required"}, status=400)
         return _respond(gateway.lookup_charges(idempotency_key=key))
     return _keyed_post(request, gateway.handle_charge)
+
+
+def shop_origins() -> set[str]:
+    """The origins whose pages may call the tokenization endpoint (the shop's)."""
+    origins = set(settings.SANDBOX_GATEWAY_ALLOWED_ORIGINS)
+    if not origins:
+        site = urlsplit(settings.SITE_URL)
+        origins = {f"{site.scheme}://{site.netloc}"}
+    return origins
+
+
+def _allow_origin(response, origin: str):
+    # Written here rather than with django-cors-headers: one endpoint of a
+    # development stand-in, which production never mounts, needs four headers.
+    response["Access-Control-Allow-Origin"] = origin
+    response["Vary"] = "Origin"
+    return response
+
+
+@csrf_exempt  # called cross-origin by the shop's pages with a publishable key, no cookies
+@require_http_methods(["OPTIONS", "POST"])
+def payment_methods(request):
+    """POST {"card": {"number": ...}} from the checkout page: a single-use token (pm_...).
+
+    Authorized by the shop's publishable key (Bearer pk_...), which may be
+    public: all it can do is make tokens that only its account can charge.
+    Answers CORS preflight for the shop's origins only, as real gateways do
+    for a registered domain; a request from another origin gets 403.
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in shop_origins():
+        return JsonResponse({"message": "Origin not allowed"}, status=403)
+    if request.method == "OPTIONS":
+        if origin is None:
+            return HttpResponse(status=400)
+        response = HttpResponse(status=204)
+        response["Access-Control-Allow-Methods"] = "POST"
+        response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response["Access-Control-Max-Age"] = "600"
+        return _allow_origin(response, origin)
+    key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    account = gateway.account_for_publishable_key(key)
+    if account is None:
+        response = JsonResponse({"message": "Invalid publishable key"}, status=401)
+    else:
+        try:
+            payload = client_input.parse_json_object(request.body)
+        except BadRequest as error:
+            response = JsonResponse({"message": str(error)}, status=400)
+        else:
+            response = _respond(gateway.tokenize(account=account, payload=payload))
+    return _allow_origin(response, origin) if origin else response
+
+
+@require_GET
+def payment_method(request, token):
+    """GET a token as the shop sees it (secret key): card brand, last4, usable/used/expired."""
+    if not _authorized(request):
+        return JsonResponse({"message": "Invalid API key"}, status=401)
+    return _respond(gateway.retrieve_payment_method(token=token))
 
 
 @csrf_exempt  # an API called by servers with a bearer key, not by browsers

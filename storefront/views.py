@@ -16,10 +16,11 @@ from storages.backends.s3 import S3Storage
 
 from inventory.errors import InventoryError, UnknownProduct
 from inventory.models import Product
+from jobs.errors import TemporaryError
 from orders import services
 from orders.access import get_order_for_request, remember_order
 from orders.cart import Cart, parse_quantity
-from orders.errors import OrderError
+from orders.errors import OrderError, PaymentMethodUnusable
 from orders.forms import CardForm, CheckoutForm
 from orders.models import Order
 
@@ -45,6 +46,27 @@ def _cart_error(request, error: Exception):
     status = 404 if isinstance(error, UnknownProduct) else 400
     context = {"lines": lines, "total": Cart.total(lines)}
     return render(request, "orders/cart.html", context, status=status)
+
+
+GATEWAY_UNREACHABLE = (
+    "We could not reach the payment provider to check your card. Nothing was charged; "
+    "please try again in a moment."
+)
+
+
+def _confirmed_card(form):
+    """The form's card token as the gateway confirms it, or None with the error on the form.
+
+    A token that cannot pay (unknown, another shop's, used, expired) or a
+    gateway that cannot be reached leaves the error next to the card field.
+    """
+    try:
+        return services.confirm_payment_method(token=form.cleaned_data["payment_method"])
+    except PaymentMethodUnusable as error:
+        form.add_error("payment_method", str(error))
+    except TemporaryError:
+        form.add_error("payment_method", GATEWAY_UNREACHABLE)
+    return None
 
 
 def catalog(request):
@@ -112,13 +134,17 @@ def checkout(request):
         status = 400
         if not cart:
             messages.error(request, "Your cart is empty.")
-        elif form.is_valid():
+        elif form.is_valid() and (card := _confirmed_card(form)):
+            details = {k: v for k, v in form.cleaned_data.items() if k != "payment_method"}
             try:
                 order = services.place_order(
                     quantities=cart.quantities(),
                     customer=request.user,
-                    **form.cleaned_data,
+                    payment_method=card,
+                    **details,
                 )
+            except PaymentMethodUnusable as error:
+                form.add_error("payment_method", str(error))
             except (InventoryError, OrderError) as error:
                 messages.error(request, str(error))
                 status = 409
@@ -172,10 +198,10 @@ def pay_again(request, public_id):
         request, public_id, queryset=Order.objects.prefetch_related("items")
     )
     form = CardForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid() or not (card := _confirmed_card(form)):
         return _order_page(request, order, pay_again_form=form, status=400)
     try:
-        services.pay_again(order_id=order.pk, card_number=form.cleaned_data["card_number"])
+        services.pay_again(order_id=order.pk, payment_method=card)
     except (InventoryError, OrderError) as error:
         messages.error(request, str(error))
         order.refresh_from_db()

@@ -11,12 +11,13 @@ from project.celery import app as celery_app
 
 from .environment import NAMESPACE
 from .factories import ProductFactory
-from .helpers import wait_for
+from .helpers import SUCCEEDING_CARD, tokenize, wait_for
 from .lanes import LaneError, namespace_from_environment
 from .processes import WorkerProcess, database_url, ensure_rabbitmq_vhost, refuse_namespace_in_use
 
 # Markers by folder, so `make test-fast` can leave out what starts processes.
 FOLDER_MARKERS = {"chaos": "chaos", "e2e": "browser"}
+SESSION_WORKER_FIXTURES = {"worker", "celery_worker_process"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,6 +31,10 @@ def pytest_collection_modifyitems(config, items):
         folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
         if folder in FOLDER_MARKERS:
             item.add_marker(FOLDER_MARKERS[folder])
+        # A test that uses the session worker is a worker test, marked or not: run
+        # earlier, its worker would take the messages later tests look for.
+        if SESSION_WORKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("worker")
     # Among those, the chaos tests (the longest, up to a minute) go first, so
     # no lane is left running one alone at the end.
     items.sort(
@@ -75,6 +80,23 @@ def product(db):
     return ProductFactory(stock=10)
 
 
+@pytest.fixture
+def gateway(transactional_db, live_server, settings) -> str:
+    """The sandbox gateway over HTTP on the live server, for the shop and for browsers.
+
+    Transactional: the live server's threads must see what the test writes.
+    """
+    url = f"{live_server.url}/sandbox/gateway"
+    settings.PAYMENT_GATEWAY_URL = settings.PAYMENT_GATEWAY_PUBLIC_URL = url
+    return url
+
+
+@pytest.fixture
+def card_token(gateway):
+    """card_token(number=4242...): a fresh single-use token from the gateway, over HTTP."""
+    return lambda number=SUCCEEDING_CARD, **options: tokenize(gateway, number, **options)
+
+
 @pytest.fixture(scope="session")
 def worker_env(django_db_setup, live_server, tmp_path_factory) -> dict:
     """Environment for worker processes: the test database, broker, live sandbox."""
@@ -109,7 +131,7 @@ def celery_worker_process(worker_env, tmp_path_factory, django_db_blocker):
 
 
 @pytest.fixture
-def worker(celery_worker_process, transactional_db, live_server):
+def worker(celery_worker_process, transactional_db, live_server, gateway):
     """The running worker, for a test whose data it must see (committed, live server up).
 
     The worker outlives the test, so the test's leftovers go with it: a retry

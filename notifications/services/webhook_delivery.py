@@ -129,6 +129,8 @@ def _send(delivery: WebhookDelivery) -> tuple[int | None, str, str, float | None
         response = safe_http.post(
             checked, body=body, headers=headers, timeout=settings.ORDERLY_WEBHOOK_TIMEOUT
         )
+    except safe_http.RefusedAtConnect as exc:  # e.g. the name now resolves to a private address
+        return None, "", str(exc), None, False
     except requests.RequestException as exc:
         return None, "", f"{type(exc).__name__}: {exc}", None, True
     try:

@@ -1,32 +1,54 @@
-"""SSRF protection for webhook URLs, and a POST that connects to the checked address.
+"""SSRF protection for webhook URLs: a check when an endpoint is saved, and at connect time.
 
 A webhook URL is chosen by whoever can add an endpoint, so the server must
-not be turned into a proxy into its own network. `check_url` resolves the
-host once and refuses any address that is not public; `post` then connects
-to exactly that address (no second DNS lookup an attacker could answer
-differently), keeping the original Host header and, for https, the original
-name for SNI and certificate checks. Redirects are never followed.
+not be turned into a proxy into its own network. Two checks, one policy
+(special_addresses: every IANA special-purpose block, embedded IPv4
+addresses, Python's flags as a second opinion; ORDERLY_WEBHOOK_ALLOWED_HOSTS
+exempts):
+
+- `check_url`, when an endpoint is saved and before every send, resolves the
+  host and refuses the URL if *any* address is refused, with a reason the
+  operator can act on.
+- `post` connects through requests-hardened (Saleor's hardened `requests`):
+  its adapter resolves the host again when it picks the connection, refuses
+  what its own filter knows, and pins the connection to that one address,
+  keeping the Host header and, for https, the original name for SNI and the
+  certificate check. `RegistryFilterAdapter` then checks the address that
+  is actually connected to against the same policy. A name that resolves
+  to a public address when checked and to a private one a moment later
+  (DNS rebinding) is refused there, before any socket opens.
+
+Redirects are never followed, and no environment proxy is used (a proxy
+would resolve the name itself).
 """
 
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
+from requests_hardened import Config, Manager
+from requests_hardened.ip_filter import InvalidIPAddress, filter_host
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
-CARRIER_GRADE_NAT = ipaddress.ip_network("100.64.0.0/10")
-METADATA_ADDRESSES = {
-    ipaddress.ip_address("169.254.169.254"),
-    ipaddress.ip_address("fd00:ec2::254"),
-}
+from .special_addresses import IPAddress, refusal
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
+USER_AGENT = "Orderly-Webhooks/1"
 
 
 class UnsafeWebhookURL(ValueError):
     """A URL webhooks must not be sent to; the message says why, for the operator."""
+
+
+class RefusedAtConnect(requests.RequestException):
+    """The address about to be connected to is refused (no socket was opened).
+
+    A RequestException, as requests-hardened's own refusal is: requests turns
+    a ValueError raised while it picks the connection into InvalidURL.
+    """
 
 
 class HostLookupFailed(OSError):
@@ -39,32 +61,7 @@ class CheckedURL:
     scheme: str
     hostname: str
     port: int
-    address: str  # the resolved, checked IP to connect to
-
-
-def forbidden_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why a webhook may not go to `address`, or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        reason = forbidden_reason(address.ipv4_mapped)
-        return f"IPv4-mapped {reason}" if reason else None
-    if address in METADATA_ADDRESSES:
-        return "cloud metadata address"
-    checks = [
-        ("is_unspecified", "unspecified address"),
-        ("is_loopback", "loopback address"),
-        ("is_link_local", "link-local address"),
-        ("is_multicast", "multicast address"),
-        ("is_reserved", "reserved address"),
-        ("is_private", "private address"),
-    ]
-    for attribute, reason in checks:
-        if getattr(address, attribute):
-            return reason
-    if address in CARRIER_GRADE_NAT:
-        return "carrier-grade NAT address"
-    if not address.is_global:
-        return "non-public address"
-    return None
+    address: str  # the first resolved address (all of them were checked)
 
 
 def _article(noun: str) -> str:
@@ -84,6 +81,41 @@ def _allow_list():
     return hosts, networks
 
 
+def _allow_listed(hostname: str, address: IPAddress) -> bool:
+    hosts, networks = _allow_list()
+    return hostname in hosts or any(address in network for network in networks)
+
+
+def _refused_by_requests_hardened(address: IPAddress) -> bool:
+    """Whether requests-hardened's own connect-time filter refuses `address`.
+
+    The allow-list cannot lift that filter, except for loopback (the session
+    sets ip_filter_allow_loopback_ips), so an allow-listed address it
+    refuses is refused at save time too, not only when a delivery fails.
+    """
+    try:
+        filter_host(str(address), 0, allow_loopback=True)  # an IP literal: no DNS query
+    except InvalidIPAddress:
+        return True
+    return False
+
+
+def address_refusal(hostname: str, address: IPAddress) -> str | None:
+    """Why `hostname` at `address` may not get webhooks (a phrase after "is"), or None."""
+    if _allow_listed(hostname, address):
+        if _refused_by_requests_hardened(address):
+            return (
+                "allow-listed, but a private address, which requests-hardened refuses at "
+                "connect time (only loopback and public addresses can be allow-listed)"
+            )
+        return None
+    return refusal(address)
+
+
+def _ip(text: str) -> IPAddress:
+    return ipaddress.ip_address(text.strip("[]").split("%", 1)[0])  # no brackets, no zone id
+
+
 def resolve(hostname: str, port: int) -> list[str]:
     """Every address `hostname` resolves to (IP literals, decimal forms included)."""
     try:
@@ -94,7 +126,7 @@ def resolve(hostname: str, port: int) -> list[str]:
 
 
 def check_url(url: str) -> CheckedURL:
-    """Resolve `url`'s host and refuse it unless every address is public (or allow-listed).
+    """Resolve `url`'s host and refuse it unless every address is allowed.
 
     Raises UnsafeWebhookURL (with a message for the operator) or
     HostLookupFailed. Used when an endpoint is saved and before every send.
@@ -112,58 +144,95 @@ def check_url(url: str) -> CheckedURL:
         raise UnsafeWebhookURL(f"{url!r} has no host")
     port = port or DEFAULT_PORTS[scheme]
     addresses = resolve(hostname, port)
-    allowed_hosts, allowed_networks = _allow_list()
     for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone id
-        if hostname in allowed_hosts or any(address in net for net in allowed_networks):
-            continue
-        reason = forbidden_reason(address)
+        reason = address_refusal(hostname, _ip(text))
         if reason:
             subject = hostname if hostname == text else f"{hostname} resolves to {text}, which"
             raise UnsafeWebhookURL(
-                f"refusing {url}: {subject} is {_article(reason)} {reason}; "
-                "webhooks only go to public addresses"
+                f"refusing {url}: {subject} is {reason}; webhooks only go to public addresses"
             )
     return CheckedURL(url=url, scheme=scheme, hostname=hostname, port=port, address=addresses[0])
 
 
-class PinnedHostAdapter(HTTPAdapter):
-    """Connects to an IP literal URL while TLS uses the original host name (SNI, cert check)."""
-
-    def __init__(self, *, hostname: str, **kwargs):
-        self.hostname = hostname
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        # urllib3 drops these for plain http pools.
-        pool_kwargs["server_hostname"] = self.hostname
-        pool_kwargs["assert_hostname"] = self.hostname
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+def _refuse_at_connect(hostname: str, address: IPAddress) -> None:
+    reason = address_refusal(hostname, address)
+    if reason:
+        subject = hostname if _is_literal(hostname) else f"{hostname} now resolves to {address}"
+        raise RefusedAtConnect(
+            f"refused at connect time: {subject}, which is {reason}; "
+            "webhooks only go to public addresses"
+        )
 
 
-def pinned_url(checked: CheckedURL) -> str:
-    """`checked.url` with its host replaced by the checked address."""
-    parts = urlsplit(checked.url)
-    host = f"[{checked.address}]" if ":" in checked.address else checked.address
-    return urlunsplit(
-        (checked.scheme, f"{host}:{checked.port}", parts.path or "/", parts.query, "")
+def _is_literal(hostname: str) -> bool:
+    try:
+        _ip(hostname)
+    except ValueError:
+        return False
+    return True
+
+
+class RegistryFilterAdapter(IPFilterAdapter):
+    """requests-hardened's connect-time filter, with Orderly's address policy on top.
+
+    requests-hardened chooses the connection pool here: it resolves the host,
+    refuses what its own filter refuses (private and multicast ranges and a
+    few more; loopback is left to the allow-list), and pins the pool to the
+    resolved address with the original Host header, SNI name and certificate
+    check. This adapter refuses an IP literal before that lookup and the
+    pinned address after it, so the address connected to is always one the
+    policy allows. Nothing here opens a socket.
+    """
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        hostname = (urlsplit(request.url).hostname or "").lower()
+        if _is_literal(hostname):
+            _refuse_at_connect(hostname, _ip(hostname))
+        try:
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+                request, verify, cert
+            )
+        except InvalidIPAddress as exc:
+            raise RefusedAtConnect(
+                f"refused at connect time: {hostname} resolves to {exc}, which "
+                "requests-hardened refuses (a private address); "
+                "webhooks only go to public addresses"
+            ) from exc
+        _refuse_at_connect(hostname, _ip(host_params["host"]))
+        return host_params, pool_kwargs
+
+
+def webhook_session() -> requests.Session:
+    """A requests-hardened session whose every connection passes RegistryFilterAdapter."""
+    manager = Manager(
+        Config(
+            ip_filter_enable=True,
+            # Loopback is decided by the allow-list (RegistryFilterAdapter), not here.
+            ip_filter_allow_loopback_ips=True,
+            never_redirect=True,
+            default_timeout=settings.ORDERLY_WEBHOOK_TIMEOUT,
+            user_agent_override=USER_AGENT,
+        )
     )
+    session = manager.get_session()
+    session.trust_env = False  # an environment proxy would resolve the name itself
+    # Replaces the IPFilterAdapter requests-hardened mounted, with the same settings.
+    session.mount("http://", RegistryFilterAdapter(is_https_proto=False, allow_loopback=True))
+    session.mount("https://", RegistryFilterAdapter(is_https_proto=True, allow_loopback=True))
+    return session
 
 
 def post(checked: CheckedURL, *, body: bytes, headers: dict, timeout) -> requests.Response:
-    """POST to the checked address; redirects are returned, not followed."""
-    host_header = checked.hostname
-    if ":" in host_header:
-        host_header = f"[{host_header}]"
-    if checked.port != DEFAULT_PORTS[checked.scheme]:
-        host_header = f"{host_header}:{checked.port}"
-    with requests.Session() as session:
-        session.trust_env = False  # an environment proxy would resolve the name again
-        session.mount(f"{checked.scheme}://", PinnedHostAdapter(hostname=checked.hostname))
+    """POST to the checked URL; redirects are returned, not followed.
+
+    Raises RefusedAtConnect when the address it would connect to is refused,
+    and requests' own exceptions for network errors.
+    """
+    with webhook_session() as session:
         return session.post(
-            pinned_url(checked),
+            checked.url,
             data=body,
-            headers={**headers, "Host": host_header, "User-Agent": "Orderly-Webhooks/1"},
+            headers=headers,
             timeout=timeout,
             allow_redirects=False,
             stream=True,

@@ -5,7 +5,7 @@ from django.urls import reverse
 from jobs.models import OutboxMessage
 from orders.models import Order
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT
+from tests.helpers import checkout_form
 
 SIGNUP = {"full_name": "Ada Lovelace", "email": "Ada@Example.com", "password": "engine-Diff-1843"}
 
@@ -13,7 +13,7 @@ SIGNUP = {"full_name": "Ada Lovelace", "email": "Ada@Example.com", "password": "
 def place_guest_order(client, email="ada@example.com") -> Order:
     product = ProductFactory()
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    client.post(reverse("orders:checkout"), {**CHECKOUT, "email": email})
+    client.post(reverse("orders:checkout"), checkout_form(email=email))
     return Order.objects.latest("pk")
 
 
@@ -33,8 +33,7 @@ def test_signup_creates_account_logs_in_and_records_one_welcome_email(client):
     assert client.get(reverse("accounts:orders")).status_code == 200
 
 
-@pytest.mark.django_db
-def test_guest_orders_from_this_browser_join_the_new_account(client):
+def test_guest_orders_from_this_browser_join_the_new_account(client, gateway):
     mine = place_guest_order(client, email="ada@example.com")
     other_browser = place_guest_order(client.__class__(), email="ada@example.com")
 

@@ -1,6 +1,5 @@
 """The benchmark's checkout variants do what bench/run.py says they do."""
 
-import pytest
 from django.urls import reverse
 
 from bench.checkout_variants import variant_installed
@@ -10,18 +9,17 @@ from orders.models import Order, Payment
 from reports.models import Invoice
 from sandbox.models import GatewayCharge
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT
+from tests.helpers import checkout_form
 
 
 def checkout(client):
     product = ProductFactory()
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    assert client.post(reverse("orders:checkout"), CHECKOUT).status_code == 302
+    assert client.post(reverse("orders:checkout"), checkout_form()).status_code == 302
     return Order.objects.get()
 
 
-@pytest.mark.django_db
-def test_floor_writes_the_order_and_enqueues_nothing(client):
+def test_floor_writes_the_order_and_enqueues_nothing(client, gateway):
     with variant_installed("floor"):
         order = checkout(client)
     assert order.status == Order.Status.PENDING_PAYMENT
@@ -29,9 +27,7 @@ def test_floor_writes_the_order_and_enqueues_nothing(client):
     assert not OutboxMessage.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_inline_charges_emails_and_invoices_inside_the_request(client, settings, live_server):
-    settings.PAYMENT_GATEWAY_URL = f"{live_server.url}/sandbox/gateway"
+def test_inline_charges_emails_and_invoices_inside_the_request(client, gateway):
     with variant_installed("inline"):
         order = checkout(client)
     order.refresh_from_db()
@@ -42,8 +38,7 @@ def test_inline_charges_emails_and_invoices_inside_the_request(client, settings,
     assert not OutboxMessage.objects.exists()
 
 
-@pytest.mark.django_db
-def test_orderly_is_the_shops_own_checkout_and_publishes_the_pipeline(client):
+def test_orderly_is_the_shops_own_checkout_and_publishes_the_pipeline(client, gateway):
     with variant_installed("orderly"):
         order = checkout(client)
     assert OutboxMessage.objects.filter(reference=f"order:{order.public_id}").exists()

@@ -112,7 +112,7 @@ def private_redis(tmp_path):
 
 
 @pytest.fixture
-def chaos(request, worker_env, private_redis, transactional_db, live_server, tmp_path):
+def chaos(request, worker_env, private_redis, gateway, live_server, tmp_path):
     """Start workers and beat against the private Redis; everything is stopped afterwards."""
     shipped = request.node.get_closest_marker("shipped_timers") is not None
 

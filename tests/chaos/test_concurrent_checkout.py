@@ -9,14 +9,14 @@ from django.conf import settings
 from inventory.models import Product
 from orders.models import Order
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT
+from tests.helpers import checkout_form
 
 SHOPPERS = 50
 STOCK = 10
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_checkouts_for_ten_in_stock_sell_exactly_ten(live_server):
+def test_fifty_concurrent_checkouts_for_ten_in_stock_sell_exactly_ten(live_server, gateway):
     engine = settings.DATABASES["default"]["ENGINE"]
     product = ProductFactory(name="Last espresso cups", stock=STOCK)
     sessions = []
@@ -30,16 +30,16 @@ def test_fifty_concurrent_checkouts_for_ten_in_stock_sell_exactly_ten(live_serve
             timeout=10,
         )
         assert added.status_code == 200, added.text[:300]
-        sessions.append((session, token))
+        sessions.append((session, {**checkout_form(), "csrfmiddlewaretoken": token}))
 
     start = threading.Barrier(SHOPPERS)
     results: list[tuple[int, str]] = []
 
-    def checkout(session, token):
+    def checkout(session, form):
         start.wait()
         response = session.post(
             f"{live_server.url}/checkout/",
-            {**CHECKOUT, "csrfmiddlewaretoken": token},
+            form,
             allow_redirects=False,
             timeout=60,
         )

@@ -18,7 +18,7 @@ from orders.models import Order, Payment
 from reports.models import Invoice
 from sandbox.models import GatewayCharge, GatewayRequest
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT, wait_for
+from tests.helpers import checkout_form, wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -33,7 +33,7 @@ def control():
 def place_order(client, card="4242424242424242") -> Order:
     product = ProductFactory(stock=100)
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    response = client.post(reverse("orders:checkout"), {**CHECKOUT, "card_number": card})
+    response = client.post(reverse("orders:checkout"), checkout_form(card))
     assert response.status_code == 302, response.content.decode()[:1000]
     return Order.objects.get(public_id=response.url.split("/")[-2])
 
@@ -167,7 +167,7 @@ def test_redis_restart_during_a_burst_of_orders_loses_nothing(chaos, live_server
                 f"{live_server.url}/cart/add/", {"product_id": product.pk, "quantity": 1, **csrf}
             )
             response = session.post(
-                f"{live_server.url}/checkout/", {**CHECKOUT, **csrf}, allow_redirects=False
+                f"{live_server.url}/checkout/", {**checkout_form(), **csrf}, allow_redirects=False
             )
             if response.status_code == 302:
                 placed.append(response.headers["Location"].split("/")[-2])

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import redis
 
-from jobs.models import DeadLetter
+from jobs.models import DeadLetter, DeadLetterEvent
 from jobs.services.dead_letters import requeue_dead_letter
 from project.celery import app as celery_app
 from tests import worker_tasks  # noqa: F401 (registers the test tasks, for requeue)
@@ -63,16 +63,24 @@ def test_a_task_that_kills_its_worker_every_time_is_dead_lettered_after_n_delive
     assert queued_or_unacked(chaos) == 0
     assert DeadLetter.objects.count() == 1
 
-    # A requeue from admin is a new message with a new id: its count starts afresh.
+    # A requeue from admin is a new message with a new id: its count starts afresh,
+    # and when it kills its workers again it reopens the same letter (one piece of work,
+    # one dead letter) with the new failure.
     requeue_dead_letter(dead_letter_id=dead_letter.pk)
-    requeued = wait_for(
-        lambda: DeadLetter.objects.exclude(task_id=task_id).first(),
+    reopened = wait_for(
+        lambda: (
+            DeadLetter.objects.filter(pk=dead_letter.pk, status=DeadLetter.Status.OPEN)
+            .exclude(events=None)
+            .filter(events__action=DeadLetterEvent.Action.FAILED_AGAIN)
+            .first()
+        ),
         timeout=60,
-        what="the requeued task to be dead-lettered in turn",
+        what="the requeued task to fail again and reopen its dead letter",
         diagnostics=chaos.logs,
     )
     assert runs(control, note) == 6
-    assert requeued.attempts == 3
+    assert reopened.attempts == 3
+    assert DeadLetter.objects.count() == 1
 
 
 def test_a_hard_time_limit_kill_leaves_one_complete_dead_letter(chaos, control):

@@ -45,3 +45,13 @@ def staff_with(django_user_model):
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def fresh_worker_facts():
+    """Each test asks the workers afresh: facts another test cached predate its workers."""
+    from ops.worker_facts import cache
+
+    cache.forget()
+    yield
+    cache.forget()

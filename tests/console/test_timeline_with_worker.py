@@ -9,7 +9,7 @@ from jobs.models import DeadLetter, TaskAttempt
 from notifications.services import webhooks
 from orders.models import Order
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT, wait_for
+from tests.helpers import checkout_form, wait_for
 from tests.notifications.conftest import receiver  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.worker
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.worker
 
 def checkout(client, **overrides) -> Order:
     client.post(reverse("orders:cart_add"), {"product_id": ProductFactory().pk, "quantity": 1})
-    response = client.post(reverse("orders:checkout"), {**CHECKOUT, **overrides})
+    response = client.post(reverse("orders:checkout"), checkout_form(**overrides))
     assert response.status_code == 302, response.content.decode()[:2000]
     return Order.objects.get(public_id=response.url.split("/")[-2])
 

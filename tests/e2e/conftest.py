@@ -42,15 +42,71 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def gateway_server():
+    """A second live server: the sandbox gateway on an origin of its own.
+
+    127.0.0.1 and another port, where the shop is localhost: the checkout
+    page's script calls it cross-origin, through CORS and the CSP, as it
+    would call a real gateway (in `make dev` it is port 8010).
+    """
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer("127.0.0.1:0")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def page(browser, live_server):
+def cross_origin_gateway(gateway, gateway_server, live_server, settings) -> str:
+    """Point the shop's pages (and its server) at the gateway's own origin; return its URL."""
+    from copy import deepcopy
+
+    from project.settings import origin_of
+
+    url = f"{gateway_server.url}/sandbox/gateway"
+    settings.PAYMENT_GATEWAY_URL = settings.PAYMENT_GATEWAY_PUBLIC_URL = url
+    settings.SANDBOX_GATEWAY_ALLOWED_ORIGINS = [live_server.url]
+    policy = deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["connect-src"] = ["'self'", origin_of(url)]
+    settings.CONTENT_SECURITY_POLICY = policy
+    assert origin_of(url) != origin_of(live_server.url)
+    return url
+
+
+# Chromium reports every Content-Security-Policy violation as an event in the page.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.fixture
+def page(browser, live_server, cross_origin_gateway):
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}, accept_downloads=True
     )
     context.set_default_timeout(20_000)
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
+    page.csp_console_errors = []
+    page.on(
+        "console",
+        lambda message: (
+            page.csp_console_errors.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+
+
+def csp_violations(page) -> list[str]:
+    """The CSP violations this page reported (events and console messages) since it loaded."""
+    return [*page.evaluate("() => window.__cspViolations || []"), *page.csp_console_errors]
 
 
 @pytest.fixture
@@ -64,7 +120,9 @@ def axe():
 
     def check(page, what: str) -> list[dict]:
         if not page.evaluate("() => typeof window.axe === 'object'"):
-            page.add_script_tag(path=str(AXE_SCRIPT))
+            # Evaluated through DevTools, which the page's Content-Security-Policy
+            # does not govern (a <script> tag with the code inline would be refused).
+            page.evaluate(AXE_SCRIPT.read_text() + "\n;undefined")
         result = page.evaluate(
             """() => axe.run(document, {
                 runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",

@@ -17,7 +17,10 @@ from playwright.sync_api import expect
 from notifications.models import EmailLog
 from orders.models import Order, Payment
 from reports.models import Invoice
+from sandbox.models import GatewayPaymentMethod
 from tests.factories import ProductFactory, create_order
+
+from .journeys import enter_card
 
 PROGRESS = "/progress/"
 
@@ -170,12 +173,18 @@ def test_a_card_refused_when_paying_again_shows_its_error_on_the_page(
     )
     open_order_page(page, live_server, order)
     pay_again = page.locator("#pay-again")
-    pay_again.get_by_label("Card number").fill("4242 4242 4242 4241")
-    pay_again.get_by_role("button", name="Pay").click()  # a 400 answer, shown as a page is
+    button = pay_again.get_by_role("button", name="Pay")
+    enter_card(pay_again, "4242 4242 4242 4241")
+    expect(pay_again).to_contain_text("That card number is not valid. Check for a typo.")
+    expect(button).to_be_disabled()  # the gateway's refusal: nothing to send
 
-    expect(page.locator("#pay-again")).to_contain_text(
-        "That card number is not valid. Check for a typo."
-    )
-    expect(pay_again.get_by_role("button", name="Pay")).to_be_enabled()
+    # A token that expires before the click: the server refuses it (a 400 that the
+    # boosted form shows as a page), the order is unchanged, a new card can be entered.
+    enter_card(pay_again, "4242 4242 4242 4242")
+    expect(button).to_be_enabled()
+    GatewayPaymentMethod.objects.update(expires_at=timezone.now())
+    button.click()
+    expect(page.locator("#pay-again")).to_contain_text("Your card entry has expired")
+    expect(page.locator("#pay-again").get_by_role("button", name="Pay")).to_be_disabled()
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED

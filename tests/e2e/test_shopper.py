@@ -154,16 +154,27 @@ def test_checkout_form_shows_each_error_next_to_its_field(page, live_server):
     page.goto("/")
     add_to_cart(page, mug)
     page.goto("/checkout/")
+    place = page.get_by_role("button", name="Place order")
+    expect(place).to_be_disabled()  # no card yet
 
-    # Passes the browser's own type=email check, so the server is what refuses it.
-    fill_checkout(page, email="ada@example", card="4242 4242 4242 4241")
-
-    email = page.get_by_label("Email")
+    # The gateway refuses the number; its error shows by the card field, nothing is sent.
+    fill_checkout(page, email="ada@example", card="4242 4242 4242 4241", submit=False)
     card = page.get_by_label("Card number")
-    for field, message in [(email, "valid email"), (card, "not valid")]:
-        described_by = field.get_attribute("aria-describedby") or ""
-        error_ids = [i for i in described_by.split() if "error" in i]
-        assert error_ids, "the field does not point at its error"
-        expect(page.locator(f"#{error_ids[0]}")).to_contain_text(message)
+    expect(page.locator("#id_card_number_error")).to_contain_text("not valid")
+    expect(card).to_have_attribute("aria-invalid", "true")
+    expect(place).to_be_disabled()
+
+    # A good card: tokenized, the button works; the server refuses the e-mail address
+    # (it passes the browser's own type=email check), and keeps the card's token.
+    card.fill("4242 4242 4242 4242")
+    expect(page.locator("[data-card-ready]")).to_contain_text("Visa ending 4242")
+    place.click()
+    email = page.get_by_label("Email")
+    described_by = email.get_attribute("aria-describedby") or ""
+    error_ids = [i for i in described_by.split() if "error" in i]
+    assert error_ids, "the field does not point at its error"
+    expect(page.locator(f"#{error_ids[0]}")).to_contain_text("valid email")
     expect(page.get_by_label("Full name")).to_have_value("Ada Lovelace")  # input kept
+    expect(page.locator("[data-card-ready]")).to_contain_text("Your card is entered")
+    expect(place).to_be_enabled()
     assert not Order.objects.exists()

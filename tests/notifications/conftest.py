@@ -1,11 +1,13 @@
-"""A real local HTTP receiver for webhook tests, and the reference signature check."""
+"""A real local HTTP receiver for webhook tests, a loopback-only guard, the signature check."""
 
+import ipaddress
 import threading
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import urllib3.util.connection
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
@@ -79,3 +81,24 @@ def standard_webhooks_verify(*, secret: str, headers, body: bytes) -> bool:
     except WebhookVerificationError:
         return False
     return True
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """HTTP connections (urllib3's) to anything but loopback fail, and are recorded.
+
+    SSRF tests name public and special-purpose addresses; should a check let
+    one through, the test fails here instead of sending traffic off the machine.
+    """
+    attempts: list[str] = []
+    real_create_connection = urllib3.util.connection.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        host = address[0]
+        attempts.append(host)
+        if not ipaddress.ip_address(host.strip("[]")).is_loopback:
+            raise OSError(f"test guard: no connection to {host} (loopback only)")
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    return attempts

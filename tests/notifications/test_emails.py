@@ -6,6 +6,7 @@ from notifications.services import emails
 from orders.models import Order
 from orders.services import place_order
 from tests.factories import ProductFactory
+from tests.helpers import sandbox_payment_method
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def order(db):
         email="ada@example.com",
         full_name="Ada Lovelace",
         shipping_address="12 Analytical Row\nLondon",
-        card_number="4242424242424242",
+        payment_method=sandbox_payment_method("4242424242424242"),
     )
 
 

@@ -13,7 +13,7 @@ from notifications.services import webhooks
 from notifications.services.webhooks import emit_order_event
 from orders.models import Order
 from tests.factories import ProductFactory, create_order
-from tests.helpers import CHECKOUT, wait_for
+from tests.helpers import checkout_form, wait_for
 
 from .conftest import standard_webhooks_verify
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.worker
 
 def checkout(client, product) -> Order:
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), checkout_form())
     assert response.status_code == 302, response.content.decode()[:2000]
     return Order.objects.get(public_id=response.url.split("/")[-2])
 

@@ -4,7 +4,10 @@ import boto3
 import pytest
 from aiosmtpd.controller import Controller
 from moto.server import ThreadedMotoServer
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ops import tracing
 from tests.chaos.conftest import private_redis  # noqa: F401 (a Redis of the test's own)
 from tests.factories import ProductFactory, create_order
 from tests.processes import free_port
@@ -14,6 +17,22 @@ from tests.processes import free_port
 def paid_order(db):
     dripper = ProductFactory(name="Pour-over dripper", sku="BRE-007", price=Decimal("24.00"))
     return create_order({dripper: 2})
+
+
+# --- Traces: OpenTelemetry's in-memory exporter ---------------------------------------
+
+# One per process: OpenTelemetry sets its global tracer provider once and
+# refuses another ("Overriding of current TracerProvider is not allowed"), so
+# every module that traces reuses the first provider and this exporter.
+SPANS = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module")
+def spans():
+    tracing.instrument(span_processor=SimpleSpanProcessor(SPANS))
+    SPANS.clear()
+    yield SPANS
+    tracing.uninstrument()
 
 
 # --- S3: a real S3-protocol server (moto) on a free port ------------------------------
@@ -88,3 +107,13 @@ def smtp_server(settings):
     settings.EMAIL_USE_SSL = False
     yield handler
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_worker_facts():
+    """Each test asks the workers afresh: facts another test cached predate its workers."""
+    from ops.worker_facts import cache
+
+    cache.forget()
+    yield
+    cache.forget()

@@ -17,7 +17,7 @@ from django.urls import reverse
 from orders.models import Order
 from storefront.progress import order_progress
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT, wait_for
+from tests.helpers import checkout_form, wait_for
 from tests.processes import WorkerProcess
 
 
@@ -45,7 +45,7 @@ def otlp_endpoint():
 
 
 @pytest.fixture
-def json_worker(worker_env, private_redis, otlp_endpoint, transactional_db, live_server, tmp_path):
+def json_worker(worker_env, private_redis, otlp_endpoint, gateway, tmp_path):
     env = {
         **worker_env,
         "CELERY_BROKER_URL": private_redis.url,
@@ -70,7 +70,7 @@ def json_lines(path: Path) -> list[dict]:
 def test_worker_log_lines_carry_task_queue_order_and_trace(client, json_worker):
     product = ProductFactory(stock=5)
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), checkout_form())
     order = Order.objects.get(public_id=response.url.split("/")[-2])
     wait_for(lambda: order_progress(order)["final"], timeout=40, what="the order final",
              diagnostics=json_worker.log_tail)  # fmt: skip

@@ -16,13 +16,13 @@ def add(client, product, quantity=1):
 
 
 @pytest.mark.django_db
-def test_checkout_creates_order_with_price_snapshot_and_records_the_pipeline(client):
+def test_checkout_creates_order_with_price_snapshot_and_records_the_pipeline(client, card_token):
     mug = ProductFactory(name="Mug", price="12.00", stock=5)
     beans = ProductFactory(name="Beans", price="14.20", stock=5)
     add(client, mug, 2)
     add(client, beans, 1)
 
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT, "payment_method": card_token()})
 
     order = Order.objects.get()
     assert response.status_code == 302 and response.url == order.get_absolute_url()
@@ -33,7 +33,8 @@ def test_checkout_creates_order_with_price_snapshot_and_records_the_pipeline(cli
         ("Mug", Decimal("12.00"), 2),
         ("Beans", Decimal("14.20"), 1),
     ]
-    assert order.payment.card_last4 == "4242"
+    assert (order.payment.card_last4, order.payment.card_brand) == ("4242", "visa")
+    assert order.payment.payment_method.startswith("pm_")
     assert order.payment.idempotency_key == f"order-{order.public_id}-charge"
     mug.refresh_from_db()
     beans.refresh_from_db()
@@ -49,19 +50,23 @@ def test_checkout_creates_order_with_price_snapshot_and_records_the_pipeline(cli
 
 
 @pytest.mark.django_db
-def test_signed_in_customer_owns_the_order(client, django_user_model, product):
+def test_signed_in_customer_owns_the_order(client, django_user_model, product, card_token):
     user = django_user_model.objects.create_user(
         username="grace@example.com", email="grace@example.com", password="x-Strong-pass-1"
     )
     client.force_login(user)
     add(client, product)
-    client.post(reverse("orders:checkout"), {**CHECKOUT, "email": "grace@example.com"})
+    client.post(
+        reverse("orders:checkout"),
+        {**CHECKOUT, "email": "grace@example.com", "payment_method": card_token()},
+    )
     assert Order.objects.get().customer == user
 
 
 @pytest.mark.django_db
 def test_empty_cart_checkout_is_refused(client):
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    token = "pm_refused_before_the_gateway_is_asked"
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT, "payment_method": token})
     assert response.status_code == 400
     assert "Your cart is empty" in response.content.decode()
     assert not Order.objects.exists()
@@ -74,16 +79,19 @@ def test_empty_cart_checkout_is_refused(client):
         ("email", "not-an-email", "Enter a valid email address."),
         ("full_name", "", "This field is required."),
         ("shipping_address", "", "This field is required."),
-        ("card_number", "4242 4242 4242 4241", "not valid"),
-        ("card_number", "abcd", "12 to 19 digits"),
-        ("card_number", "", "This field is required."),
+        ("payment_method", "", "Card entry needs JavaScript"),
+        ("payment_method", "4242424242424242", "enter your card again"),
+        ("payment_method", "pm_../../charges", "enter your card again"),
     ],
 )
 def test_invalid_checkout_form_shows_the_error_and_changes_nothing(
     client, product, field, value, message
 ):
     add(client, product, 2)
-    response = client.post(reverse("orders:checkout"), {**CHECKOUT, field: value})
+    token = "pm_not_checked_as_the_form_is_invalid"
+    response = client.post(
+        reverse("orders:checkout"), {**CHECKOUT, "payment_method": token, field: value}
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     product.refresh_from_db()
@@ -93,14 +101,14 @@ def test_invalid_checkout_form_shows_the_error_and_changes_nothing(
 
 
 @pytest.mark.django_db
-def test_stock_sold_since_adding_to_cart_is_refused_and_nothing_is_written(client):
+def test_stock_sold_since_adding_to_cart_is_refused_and_nothing_is_written(client, card_token):
     mug = ProductFactory(name="Mug", stock=5)
     beans = ProductFactory(name="Beans", stock=5)
     add(client, mug, 1)
     add(client, beans, 4)
     Product.objects.filter(pk=beans.pk).update(stock=3)  # someone else bought some
 
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT, "payment_method": card_token()})
 
     assert response.status_code == 409
     assert "Only 3 of Beans left" in response.content.decode()
@@ -109,10 +117,10 @@ def test_stock_sold_since_adding_to_cart_is_refused_and_nothing_is_written(clien
 
 
 @pytest.mark.django_db
-def test_product_withdrawn_since_adding_to_cart_is_refused(client, product):
+def test_product_withdrawn_since_adding_to_cart_is_refused(client, product, card_token):
     add(client, product)
     Product.objects.filter(pk=product.pk).update(is_active=False)
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT, "payment_method": card_token()})
     assert response.status_code == 409
     assert "no longer sold" in response.content.decode()
     assert not Order.objects.exists()
@@ -122,7 +130,8 @@ def test_product_withdrawn_since_adding_to_cart_is_refused(client, product):
 def test_checkout_without_csrf_token_is_forbidden(product):
     client = Client(enforce_csrf_checks=True)
     add(client, product)  # also refused, so the cart stays empty
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    token = "pm_refused_before_the_gateway_is_asked"
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT, "payment_method": token})
     assert response.status_code == 403
     assert not Order.objects.exists()
 

@@ -5,14 +5,14 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT
+from tests.helpers import checkout_form
 
 
 @pytest.fixture
-def placed(client, db):
+def placed(client, gateway):
     product = ProductFactory()
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), checkout_form())
     from orders.models import Order
 
     return Order.objects.get(public_id=response.url.split("/")[-2])

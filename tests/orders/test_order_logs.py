@@ -18,7 +18,7 @@ from orders.models import Order
 from orders.tasks import charge_payment
 from project.celery import app as celery_app
 from tests.factories import ProductFactory, create_order
-from tests.helpers import CHECKOUT
+from tests.helpers import checkout_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,13 +48,12 @@ def naming_by_id(records, order: Order) -> list[str]:
 
 
 def test_no_log_line_names_an_order_by_its_database_id(
-    client, caplog, settings, live_server, distinctive_order_ids, eager_celery
+    client, caplog, settings, gateway, distinctive_order_ids, eager_celery
 ):
-    settings.PAYMENT_GATEWAY_URL = f"{live_server.url}/sandbox/gateway"
     caplog.set_level(logging.DEBUG)
     product = ProductFactory(stock=5)
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-    response = client.post(reverse("orders:checkout"), CHECKOUT)
+    response = client.post(reverse("orders:checkout"), checkout_form())
     paid = Order.objects.get(public_id=response.url.split("/")[-2])
     paid.refresh_from_db()
     assert paid.pk > FIRST_ID and paid.status == Order.Status.PAID  # the pipeline ran

@@ -12,6 +12,7 @@ from orders import services
 from orders.errors import CannotPayAgain
 from orders.models import Order, Payment
 from tests.factories import ProductFactory, create_order
+from tests.helpers import sandbox_payment_method
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,9 @@ def test_paying_again_keeps_the_order_reserves_its_items_and_starts_a_new_charge
     order, mug = declined_order(stock=5, quantity=2)
     old_key = Payment.objects.get(order=order).idempotency_key
 
-    payment = services.pay_again(order_id=order.pk, card_number=ANOTHER_CARD)
+    payment = services.pay_again(
+        order_id=order.pk, payment_method=sandbox_payment_method(ANOTHER_CARD)
+    )
 
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING_PAYMENT and order.cancel_reason == ""
@@ -48,6 +51,7 @@ def test_paying_again_keeps_the_order_reserves_its_items_and_starts_a_new_charge
     assert payment.idempotency_key != old_key
     assert payment.idempotency_key.startswith(f"order-{order.public_id}-charge-")
     assert (payment.card_last4, payment.attempts, payment.failure_message) == ("4444", 0, "")
+    assert payment.card_brand == "mastercard" and payment.payment_method.startswith("pm_")
     assert Product.objects.get(pk=mug.pk).stock == 3
     outbox = OutboxMessage.objects.get(reference=f"order:{order.public_id}")
     assert "orders.charge_payment" in str(outbox.signature)
@@ -67,7 +71,7 @@ def test_only_a_declined_order_can_be_paid_again(payment_status, message):
     before = snapshot(order)
 
     with pytest.raises(CannotPayAgain, match=message):
-        services.pay_again(order_id=order.pk, card_number=ANOTHER_CARD)
+        services.pay_again(order_id=order.pk, payment_method=sandbox_payment_method(ANOTHER_CARD))
 
     assert snapshot(order) == before
     assert not OutboxMessage.objects.exists()
@@ -79,7 +83,7 @@ def test_a_decline_older_than_the_unpaid_order_limit_cannot_be_paid_again(settin
     before = snapshot(order)
 
     with pytest.raises(CannotPayAgain, match="Please place a new order"):
-        services.pay_again(order_id=order.pk, card_number=ANOTHER_CARD)
+        services.pay_again(order_id=order.pk, payment_method=sandbox_payment_method(ANOTHER_CARD))
 
     assert snapshot(order) == before
 
@@ -89,7 +93,7 @@ def test_items_sold_out_since_the_decline_are_named_and_nothing_changes():
     before = snapshot(order)
 
     with pytest.raises(OutOfStock, match="Only 1 of Stoneware mug left"):
-        services.pay_again(order_id=order.pk, card_number=ANOTHER_CARD)
+        services.pay_again(order_id=order.pk, payment_method=sandbox_payment_method(ANOTHER_CARD))
 
     assert snapshot(order) == before
     assert not OutboxMessage.objects.exists()

@@ -17,7 +17,7 @@ from orders.models import Order, Payment, PaymentEvent
 from orders.tasks import charge_payment, confirm_payment
 from sandbox.models import GatewayCharge, GatewayRefund
 from tests.factories import ProductFactory, create_order
-from tests.helpers import wait_for
+from tests.helpers import sandbox_payment_method, wait_for
 from tests.orders.test_abandoned_orders import attempted, published, reload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,7 @@ def place(card="4242424242424242") -> Order:
     product = ProductFactory(stock=5)
     return services.place_order(
         quantities={product.pk: 1}, email="ada@example.com", full_name="Ada Lovelace",
-        shipping_address="12 Analytical Row", card_number=card,
+        shipping_address="12 Analytical Row", payment_method=sandbox_payment_method(card),
     )  # fmt: skip
 
 
@@ -207,7 +207,8 @@ def test_a_charge_the_gateway_took_while_the_answer_was_lost_is_paid_within_seco
     # the answer never came back, retries ran out while the gateway was still on it.
     settings.PAYMENT_GATEWAY_TIMEOUT = (1.0, 0.2)  # the slow card answers after 1 s
     order = create_order({ProductFactory(): 1}, status=Order.Status.PENDING_PAYMENT)
-    Payment.objects.filter(order=order).update(card_number="4000000000000259")
+    slow_card = sandbox_payment_method("4000000000000259")
+    Payment.objects.filter(order=order).update(payment_method=slow_card.token)
     assert last_attempt(order).failed()
     reload(order)
     assert order.status == Order.Status.CONFIRMING_PAYMENT

@@ -9,7 +9,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.models import GatewayCharge, GatewayRequest, ReceivedWebhook
+from sandbox.models import GatewayCharge, GatewayPaymentMethod, GatewayRequest, ReceivedWebhook
 from tests.factories import ProductFactory
 
 from .strategies import PROPERTY_SETTINGS, hostile_text, rolled_back
@@ -33,7 +33,7 @@ charge_fields = st.fixed_dictionaries(
     optional={
         "amount": json_values,
         "currency": st.one_of(st.just("EUR"), json_values),
-        "card_number": st.one_of(st.just("4242424242424242"), json_values),
+        "payment_method": st.one_of(st.just("pm_x"), json_values),
         "reference": json_values,
         "type": json_values,
     },
@@ -63,6 +63,27 @@ def post_body(url_name: str, body: bytes, **extra):
     assert response.status_code != 500
     sandbox_pages_answer(client)
     return response
+
+
+card_bodies = st.one_of(
+    st.fixed_dictionaries({"card": st.fixed_dictionaries({"number": json_values})}),
+    st.fixed_dictionaries({"card": json_values}),
+).map(lambda payload: json.dumps(payload).encode())
+
+
+@PROPERTY_SETTINGS
+@given(body=st.one_of(card_bodies, bodies))
+def test_tokenization_answers_every_body_without_a_500_and_vaults_only_card_numbers(body):
+    with rolled_back():
+        authorization = f"Bearer {settings.PAYMENT_GATEWAY_PUBLISHABLE_KEY}"
+        headers = {"Authorization": authorization}
+        response = post_body("sandbox:gateway_payment_methods", body, headers=headers)
+        assert response.status_code in (201, 400) and response.json()
+        for method in GatewayPaymentMethod.objects.all():
+            assert method.card_number.isascii() and method.card_number.isdigit()
+            assert 12 <= len(method.card_number) <= 19
+        if response.status_code == 400:
+            assert not GatewayPaymentMethod.objects.exists()
 
 
 @PROPERTY_SETTINGS

@@ -10,6 +10,7 @@ from reports.invoice_pdf import render_invoice
 from reports.models import Invoice
 from reports.services.invoices import generate_invoice, invoice_key
 from tests.factories import ProductFactory
+from tests.helpers import sandbox_payment_method
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def paid_order(db):
         email="ada@example.com",
         full_name="Ada Lovelace",
         shipping_address="12 Analytical Row\nLondon",
-        card_number="4242424242424242",
+        payment_method=sandbox_payment_method("4242424242424242"),
     )
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
     order.refresh_from_db()

@@ -10,7 +10,7 @@ from jobs.models import DeadLetter
 from jobs.services.dead_letters import requeue_dead_letter
 from reports.models import Invoice, InvoiceFailure
 from tests.factories import ProductFactory
-from tests.helpers import CHECKOUT, wait_for
+from tests.helpers import checkout_form, wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -24,7 +24,7 @@ def test_in_a_real_worker_a_render_bug_makes_one_dead_letter_and_the_page_stops_
     try:
         product = ProductFactory(stock=5)
         client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
-        response = client.post(reverse("orders:checkout"), {**CHECKOUT, "email": email})
+        response = client.post(reverse("orders:checkout"), checkout_form(email=email))
         status_url = response.url + "status/"
         data = wait_for(
             lambda: (data := client.get(status_url).json())["final"] and data,

@@ -28,6 +28,7 @@ from orders.services import place_order
 from reports.invoice_pdf import render_invoice
 from reports.pdf_text import TextWriter, invoice_fonts
 from tests.factories import ProductFactory
+from tests.helpers import sandbox_payment_method
 from tests.properties.strategies import PROPERTY_SETTINGS, invoice_script_line, rolled_back
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def paid_order(*, full_name="Ada Lovelace", address="12 Analytical Row\nLondon",
         email="ada@example.com",
         full_name=full_name,
         shipping_address=address,
-        card_number="4242424242424242",
+        payment_method=sandbox_payment_method("4242424242424242"),
     )
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
     return Order.objects.select_related("payment").get(pk=order.pk)

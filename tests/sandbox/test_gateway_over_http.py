@@ -9,7 +9,7 @@ from jobs.errors import PermanentError, TemporaryError
 from orders import gateway
 from orders.errors import PaymentDeclined
 from sandbox.models import GatewayCharge, GatewayRefund
-from tests.helpers import wait_for
+from tests.helpers import sandbox_payment_method, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,11 +20,12 @@ def sandbox(live_server, settings):
     return settings.PAYMENT_GATEWAY_URL
 
 
-def charge(card="4242424242424242", key="key-1"):
+def charge(card="4242424242424242", key="key-1", *, token=None):
+    """Charge a fresh token for `card` (made in the sandbox, as a browser would), or `token`."""
     return gateway.charge(
         amount=Decimal("10.00"),
         currency="EUR",
-        card_number=card,
+        payment_method=sandbox_payment_method(card).token if token is None else token,
         idempotency_key=key,
         reference="test",
     )
@@ -73,13 +74,13 @@ def test_unreachable_gateway_is_temporary(settings):
 
 def test_a_4xx_other_than_decline_is_permanent(sandbox):
     with pytest.raises(PermanentError, match="400"):
-        charge(card="")
+        charge(token="")
 
 
 def test_wrong_api_key_is_refused(sandbox):
     response = requests.post(
         f"{sandbox}/charges",
-        json={"amount": "1", "currency": "EUR", "card_number": "4242424242424242"},
+        json={"amount": "1", "currency": "EUR", "payment_method": "pm_anything"},
         headers={"Authorization": "Bearer sk_wrong", "Idempotency-Key": "k"},
         timeout=5,
     )
@@ -92,8 +93,17 @@ def test_wrong_api_key_is_refused(sandbox):
     [
         (b"{not json", {"Idempotency-Key": "k"}, 400),
         (b"[1, 2]", {"Idempotency-Key": "k"}, 400),
-        (b'{"amount": "x", "currency": "EUR", "card_number": "1"}', {"Idempotency-Key": "k"}, 400),
-        (b'{"amount": "1", "currency": "EUR", "card_number": "4242"}', {}, 400),
+        (
+            b'{"amount": "x", "currency": "EUR", "payment_method": "pm_x"}',
+            {"Idempotency-Key": "k"},
+            400,
+        ),
+        (
+            b'{"amount": "1", "currency": "EUR", "payment_method": 4242}',
+            {"Idempotency-Key": "k"},
+            400,
+        ),
+        (b'{"amount": "1", "currency": "EUR", "payment_method": "pm_x"}', {}, 400),
     ],
 )
 def test_malformed_requests_get_a_clear_400(sandbox, body, headers, status):

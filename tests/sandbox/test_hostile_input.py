@@ -13,10 +13,11 @@ from django.urls import reverse
 
 from sandbox.models import GatewayCharge, GatewayRequest, ReceivedWebhook, WarehouseItem
 from tests.factories import ProductFactory
+from tests.helpers import sandbox_payment_method
 
 pytestmark = pytest.mark.django_db
 
-CHARGE = {"amount": "10.00", "currency": "EUR", "card_number": "4242424242424242"}
+CHARGE = {"amount": "10.00", "currency": "EUR", "payment_method": "pm_x"}
 
 
 def post_charge(client, body, *, key="key-1"):
@@ -48,24 +49,24 @@ def assert_refused_and_nothing_stored(response, client):
         b"[" * 100_000,
         b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
         b"\xff\xfe not utf-8",
-        b'{"amount": NaN, "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": Infinity, "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": 1e999999, "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": "1e999999", "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": "-Infinity", "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": "sNaN", "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": 10000000000, "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": "0.001", "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": -5, "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": true, "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": "' + b"9" * 5000 + b'", "currency": "EUR", "card_number": "4242424242424242"}',
-        b'{"amount": "10", "currency": "E\\u0000R", "card_number": "4242424242424242"}',
-        b'{"amount": "10", "currency": ["EUR"], "card_number": "4242424242424242"}',
-        b'{"amount": "10", "currency": "EUR", "card_number": "\\u0664\\u0662\\u0664\\u0662'
-        b'\\u0664\\u0662\\u0664\\u0662\\u0664\\u0662\\u0664\\u0662"}',
-        b'{"amount": "10", "currency": "EUR", "card_number": "4242424242424242",'
+        b'{"amount": NaN, "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": Infinity, "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": 1e999999, "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": "1e999999", "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": "-Infinity", "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": "sNaN", "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": 10000000000, "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": "0.001", "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": -5, "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": true, "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": "' + b"9" * 5000 + b'", "currency": "EUR", "payment_method": "pm_x"}',
+        b'{"amount": "10", "currency": "E\\u0000R", "payment_method": "pm_x"}',
+        b'{"amount": "10", "currency": ["EUR"], "payment_method": "pm_x"}',
+        b'{"amount": "10", "currency": "EUR", "payment_method": ["pm_x"]}',
+        b'{"amount": "10", "currency": "EUR", "payment_method": "pm_\\u0000"}',
+        b'{"amount": "10", "currency": "EUR", "payment_method": "pm_x",'
         b' "reference": "nul \\u0000 here"}',
-        b'{"amount": "10", "currency": "EUR", "card_number": "4242424242424242",'
+        b'{"amount": "10", "currency": "EUR", "payment_method": "pm_x",'
         b' "reference": "' + b"r" * 121 + b'"}',
         b" " * (64 * 1024 + 1),
     ],
@@ -80,7 +81,10 @@ def test_the_gateway_refuses_an_idempotency_key_its_column_cannot_hold(client, k
 
 
 def test_a_well_formed_charge_still_succeeds_and_shows_on_the_sandbox_page(client):
-    response = post_charge(client, {**CHARGE, "amount": 12.5, "reference": "Zoë ⟨ref⟩"})
+    token = sandbox_payment_method().token
+    response = post_charge(
+        client, {**CHARGE, "payment_method": token, "amount": 12.5, "reference": "Zoë ⟨ref⟩"}
+    )
     assert response.status_code == 201
     charge = GatewayCharge.objects.get()
     assert str(charge.amount) == "12.50" and charge.reference == "Zoë ⟨ref⟩"

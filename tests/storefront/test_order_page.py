@@ -295,7 +295,9 @@ def test_the_order_page_needs_no_inline_script_or_style(shopper, declined):
 # --- paying again -------------------------------------------------------------------
 
 DECLINED_CARD_PAGE = "Pay with another card"
-ANOTHER_CARD = {"card_number": "5555 5555 5555 4444"}
+ANOTHER_CARD = "5555 5555 5555 4444"
+# Refused before the gateway is asked (not the owner, no CSRF token).
+UNCHECKED_TOKEN = {"payment_method": "pm_never_sent_to_the_gateway"}
 
 
 @pytest.fixture
@@ -340,49 +342,65 @@ def test_a_pay_again_deadline_tomorrow_reads_with_its_date_in_the_shops_time_zon
     assert f"with another card until {expected};" in page  # and in the notice
 
 
-def test_paying_again_redirects_to_the_same_order_now_awaiting_payment(shopper, declined):
+def test_paying_again_redirects_to_the_same_order_now_awaiting_payment(
+    shopper, declined, card_token
+):
     response = shopper(declined).post(
-        reverse("orders:pay_again", args=[declined.public_id]), ANOTHER_CARD
+        reverse("orders:pay_again", args=[declined.public_id]),
+        {"payment_method": card_token(ANOTHER_CARD)},
     )
     assert response.status_code == 302 and response.url == declined.get_absolute_url()
     declined.refresh_from_db()
     assert declined.status == Order.Status.PENDING_PAYMENT
+    payment = Payment.objects.get(order=declined)
+    assert (payment.card_last4, payment.card_brand) == ("4444", "mastercard")
     assert Order.objects.count() == 1
 
 
-def test_a_second_click_does_not_charge_twice(shopper, declined):
+def test_a_second_click_does_not_charge_twice(shopper, declined, card_token):
     client = shopper(declined)
     url = reverse("orders:pay_again", args=[declined.public_id])
-    assert client.post(url, ANOTHER_CARD).status_code == 302
-    second = client.post(url, ANOTHER_CARD)
+    token = card_token(ANOTHER_CARD)
+    assert client.post(url, {"payment_method": token}).status_code == 302
+    again = client.post(url, {"payment_method": token})  # the same form, sent twice
+    assert again.status_code == 400
+    assert "already used" in again.content.decode()
+    second = client.post(url, {"payment_method": card_token(ANOTHER_CARD)})  # a card typed again
     assert second.status_code == 409
     assert "already in progress" in second.content.decode()
     assert OutboxMessage.objects.filter(reference=f"order:{declined.public_id}").count() == 1
 
 
-def test_a_paid_order_cannot_be_paid_again(shopper):
+def test_a_paid_order_cannot_be_paid_again(shopper, card_token):
     order = create_order({ProductFactory(): 1}, status=Order.Status.PAID)
     response = shopper(order).post(
-        reverse("orders:pay_again", args=[order.public_id]), ANOTHER_CARD
+        reverse("orders:pay_again", args=[order.public_id]),
+        {"payment_method": card_token(ANOTHER_CARD)},
     )
     assert response.status_code == 409
     assert "already paid" in response.content.decode()
     assert not OutboxMessage.objects.exists()
 
 
-def test_an_invalid_card_gets_the_same_message_as_at_checkout(shopper, declined):
+def test_a_token_the_gateway_refuses_gets_the_same_message_as_at_checkout(
+    shopper, declined, gateway
+):
     response = shopper(declined).post(
         reverse("orders:pay_again", args=[declined.public_id]),
-        {"card_number": "4242 4242 4242 4241"},
+        {"payment_method": "pm_unknowntothegateway"},
     )
     assert response.status_code == 400
-    assert "That card number is not valid. Check for a typo." in response.content.decode()
+    page = response.content.decode()
+    assert "We could not use that card entry. Please enter your card again." in page
+    assert 'id="id_card_number_error"' in page
     declined.refresh_from_db()
     assert declined.status == Order.Status.CANCELLED
 
 
 def test_only_the_orders_owner_may_pay_again(declined):
-    response = Client().post(reverse("orders:pay_again", args=[declined.public_id]), ANOTHER_CARD)
+    response = Client().post(
+        reverse("orders:pay_again", args=[declined.public_id]), UNCHECKED_TOKEN
+    )
     assert response.status_code == 404
     declined.refresh_from_db()
     assert declined.status == Order.Status.CANCELLED
@@ -393,19 +411,19 @@ def test_paying_again_needs_the_csrf_token(declined):
     session = client.session
     session["orders"] = [str(declined.public_id)]
     session.save()
-    response = client.post(reverse("orders:pay_again", args=[declined.public_id]), ANOTHER_CARD)
+    response = client.post(reverse("orders:pay_again", args=[declined.public_id]), UNCHECKED_TOKEN)
     assert response.status_code == 403
     declined.refresh_from_db()
     assert declined.status == Order.Status.CANCELLED
 
 
 def test_paying_again_when_an_item_sold_out_meanwhile_says_which_and_changes_nothing(
-    shopper, declined
+    shopper, declined, card_token
 ):
     item = declined.items.get()
     type(item.product).objects.filter(pk=item.product_id).update(stock=0)
     url = reverse("orders:pay_again", args=[declined.public_id])
-    response = shopper(declined).post(url, ANOTHER_CARD)
+    response = shopper(declined).post(url, {"payment_method": card_token(ANOTHER_CARD)})
     assert response.status_code == 409
     assert f"Sorry, {item.product.name} is sold out." in response.content.decode()
     declined.refresh_from_db()

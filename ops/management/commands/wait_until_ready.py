@@ -6,6 +6,7 @@ import requests
 from django.core.management.base import BaseCommand, CommandError
 
 from ops.health import check_workers
+from ops.worker_facts import ask_workers
 
 
 class Command(BaseCommand):
@@ -20,12 +21,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, url, timeout, **options):
         deadline = time.monotonic() + timeout
-        # Ask the workers over the broker first: polling /readyz while they
-        # boot would put a line in the web access log every second.
-        workers = check_workers()
+        # Ask the workers over the broker first, afresh each time (not a cached
+        # answer): polling /readyz while they boot would put a line in the web
+        # access log every second.
+        workers = check_workers(facts=ask_workers())
         while not workers.ok:
             self._wait_or_fail(deadline, f"workers: {workers.detail}")
-            workers = check_workers()
+            workers = check_workers(facts=ask_workers())
         while True:
             try:
                 response = requests.get(url, timeout=5)
