@@ -93,6 +93,14 @@ SCHEDULES = [
         "and dead letters resolved over ORDERLY_DEAD_LETTER_RETENTION_DAYS ago.",
     ),
     Schedule(
+        name="Purge expired API idempotency keys",
+        task="api.purge_idempotency_keys",
+        crontab={"minute": "20"},
+        expires_seconds=HOUR - 5 * MINUTE,
+        description="Deletes the JSON API's Idempotency-Keys (and stored responses) older than "
+        "ORDERLY_API_IDEMPOTENCY_HOURS.",
+    ),
+    Schedule(
         name="Operator digest",
         task="notifications.send_operator_digest",
         crontab={"minute": "0", "hour": "8", "day_of_week": "1-5"},

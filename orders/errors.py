@@ -26,3 +26,10 @@ class PaymentMethodUnusable(OrderError):
 
 class CannotPayAgain(OrderError):
     """The order cannot take another card now (paid, being paid, or given up on)."""
+
+
+# What a shopper (or API client) is told when the gateway could not check the card token.
+GATEWAY_UNREACHABLE = (
+    "We could not reach the payment provider to check your card. Nothing was charged; "
+    "please try again in a moment."
+)

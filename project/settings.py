@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "sandbox",
     "ops",
     "console",
+    "ninja",  # django-ninja: its bundled Swagger UI (no CDN)
+    "api",
     "axes",
     "csp",  # django-csp's system checks
 ]
@@ -439,6 +441,8 @@ ORDERLY_CHARGE_IN_FLIGHT_SECONDS = _scaled(60)
 ORDERLY_TASK_RESULT_RETENTION_DAYS = env.int("ORDERLY_TASK_RESULT_RETENTION_DAYS", default=7)
 ORDERLY_OUTBOX_RETENTION_DAYS = env.int("ORDERLY_OUTBOX_RETENTION_DAYS", default=7)
 ORDERLY_DEAD_LETTER_RETENTION_DAYS = env.int("ORDERLY_DEAD_LETTER_RETENTION_DAYS", default=30)
+# Hours the API keeps an Idempotency-Key and its response (docs/api.md); purged hourly by beat.
+ORDERLY_API_IDEMPOTENCY_HOURS = env.int("ORDERLY_API_IDEMPOTENCY_HOURS", default=24)
 # Celery rate limit of the warehouse sync (per worker). Retries pass through it too.
 ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT = env.str("ORDERLY_WAREHOUSE_SYNC_RATE_LIMIT", default="4/m")
 # Task options that come from settings are applied here, not read at import in

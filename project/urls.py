@@ -4,6 +4,8 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from api.views import api
+
 
 def favicon(request):
     """Browsers (and admin pages, which have no <link rel=icon>) ask for /favicon.ico."""
@@ -13,6 +15,7 @@ def favicon(request):
 urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("ops.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("storefront.urls")),

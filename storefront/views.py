@@ -20,7 +20,7 @@ from jobs.errors import TemporaryError
 from orders import services
 from orders.access import get_order_for_request, remember_order
 from orders.cart import Cart, parse_quantity
-from orders.errors import OrderError, PaymentMethodUnusable
+from orders.errors import GATEWAY_UNREACHABLE, OrderError, PaymentMethodUnusable
 from orders.forms import CardForm, CheckoutForm
 from orders.models import Order
 
@@ -46,12 +46,6 @@ def _cart_error(request, error: Exception):
     status = 404 if isinstance(error, UnknownProduct) else 400
     context = {"lines": lines, "total": Cart.total(lines)}
     return render(request, "orders/cart.html", context, status=status)
-
-
-GATEWAY_UNREACHABLE = (
-    "We could not reach the payment provider to check your card. Nothing was charged; "
-    "please try again in a moment."
-)
 
 
 def _confirmed_card(form):

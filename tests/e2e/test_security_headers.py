@@ -64,6 +64,7 @@ def test_every_shop_account_sandbox_and_admin_page_loads_without_a_csp_violation
         (reverse("accounts:login"), "login"),
         (reverse("accounts:signup"), "sign-up"),
         ("/sandbox/", "sandbox"),
+        ("/api/v1/docs", "API docs (django-ninja's Swagger UI)"),
     ]:
         visit(page, path, what=what)
 

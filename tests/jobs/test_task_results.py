@@ -23,8 +23,9 @@ RESULTS_READ = {
     "jobs.purge_old_records": "periodic",
     "jobs.republish_overdue_steps": "periodic",
     "notifications.send_operator_digest": "periodic",
+    "api.purge_idempotency_keys": "periodic",
 }
-APPS = ("accounts.", "inventory.", "jobs.", "notifications.", "orders.", "reports.")
+APPS = ("accounts.", "api.", "inventory.", "jobs.", "notifications.", "orders.", "reports.")
 
 
 def orderly_tasks():
