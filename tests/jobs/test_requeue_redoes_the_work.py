@@ -3,7 +3,7 @@
 Each test fails a task for good, fixes the cause, requeues the dead letter
 from admin as an operator does, and looks for the work where it lands: the
 HTTP request at the webhook receiver, the message at an SMTP server, the
-stored invoice PDF. A requeued task that finds nothing to do reopens its
+stored invoice PDF, the charge at the gateway. A requeued task that finds nothing to do reopens its
 letter with the reason; one that fails again reopens it with the failure.
 """
 
@@ -25,11 +25,14 @@ from notifications.models import EmailLog, WebhookDelivery
 from notifications.services import webhooks
 from notifications.services.webhooks import emit_order_event
 from notifications.tasks import send_order_confirmation
+from orders.models import Order, Payment
+from orders.tasks import charge_payment
 from reports.models import Invoice, InvoiceFailure
 from reports.tasks import generate_invoice_pdf
 from sandbox import warehouse as sandbox_warehouse
+from sandbox.models import GatewayCharge
 from tests.factories import ProductFactory, create_order
-from tests.helpers import wait_for
+from tests.helpers import sandbox_payment_method, wait_for
 from tests.notifications.conftest import receiver  # noqa: F401 (a local HTTP receiver)
 from tests.ops.conftest import CollectingHandler
 from tests.processes import WorkerProcess, free_port
@@ -218,3 +221,54 @@ def test_a_requeued_sync_that_finds_another_sync_running_reopens_its_letter_with
         reopened = settles(letter, worker, status=DeadLetter.Status.OPEN)
     assert actions(letter) == [Action.REQUEUED, Action.NOTHING_DONE]
     assert "another sync was in progress" in reopened.events.last().detail
+
+
+# --- payments: the gateway was unreachable, and is back ------------------------------
+
+
+@pytest.fixture
+def start_payments_worker(worker_env, transactional_db, live_server, tmp_path):
+    """start(gateway_url): a worker of this test's own charging through `gateway_url`."""
+    queue = f"payments-{uuid.uuid4().hex[:6]}"
+    started = []
+
+    def start(gateway_url: str) -> WorkerProcess:
+        process = WorkerProcess(
+            env={**worker_env, "PAYMENT_GATEWAY_URL": gateway_url},
+            log_path=tmp_path / f"worker-{len(started)}.log",
+            mail_dir=tmp_path,
+            queues=[queue],
+        )
+        started.append(process)
+        return process.start()
+
+    yield start, queue
+    for process in started:
+        process.stop()
+
+
+def test_a_charge_given_up_while_the_gateway_was_down_is_charged_once_when_requeued(
+    start_payments_worker, live_server, admin_client
+):
+    start, queue = start_payments_worker
+    order = create_order({ProductFactory(): 1}, status="pending_payment")
+    Payment.objects.filter(order=order).update(payment_method=sandbox_payment_method().token)
+    down = start(f"http://127.0.0.1:{free_port()}/sandbox/gateway")  # nothing listens there
+    result = charge_payment.apply_async((order.pk,), queue=queue)
+    letter = dead_letter_of("orders.charge_payment", down, task_id=result.id)
+    order.refresh_from_db()
+    assert order.status == Order.Status.CONFIRMING_PAYMENT  # retries ran out, nothing known
+    assert not GatewayCharge.objects.exists()
+    down.stop()
+
+    back = start(f"{live_server.url}/sandbox/gateway")  # the gateway is reachable again
+    requeue_from_admin(admin_client, letter)
+
+    settles(letter, back)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert GatewayCharge.objects.count() == 1  # charged once, by the payment's own key
+    assert actions(letter) == [Action.REQUEUED, Action.SUCCEEDED]
+    # Settled now: another requeue has nothing to charge.
+    DeadLetter.objects.filter(pk=letter.pk).update(status=DeadLetter.Status.OPEN)
+    assert "already settled" in requeue_from_admin(admin_client, letter)
