@@ -31,6 +31,9 @@ from storefront.progress import order_progress
 from tests.factories import ProductFactory
 from tests.helpers import CHECKOUT, tokenize, wait_for
 
+# Runs a real Celery worker in this process (not for `make test-fast`).
+pytestmark = pytest.mark.worker
+
 DECLINED = "4000000000000002"
 ANOTHER = "5555555555554444"
 

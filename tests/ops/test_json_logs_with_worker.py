@@ -20,6 +20,9 @@ from tests.factories import ProductFactory
 from tests.helpers import checkout_form, wait_for
 from tests.processes import WorkerProcess
 
+# Starts a real worker process (not for `make test-fast`).
+pytestmark = pytest.mark.worker
+
 
 class OtlpReceiver(BaseHTTPRequestHandler):
     received: list[str] = []

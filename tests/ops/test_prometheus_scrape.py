@@ -27,9 +27,12 @@ from tests.helpers import checkout_form, wait_for
 from tests.processes import ROOT, WorkerProcess, free_port
 
 PROMETHEUS = shutil.which("prometheus")
-pytestmark = pytest.mark.skipif(
-    PROMETHEUS is None, reason="needs Debian's prometheus package (scripts/bootstrap.sh)"
-)
+pytestmark = [
+    pytest.mark.worker,  # starts real worker processes (not for `make test-fast`)
+    pytest.mark.skipif(
+        PROMETHEUS is None, reason="needs Debian's prometheus package (scripts/bootstrap.sh)"
+    ),
+]
 TOKEN = "scrape-test-token"
 ORDERS = 3
 

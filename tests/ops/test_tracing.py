@@ -24,6 +24,9 @@ from tests.factories import ProductFactory
 from tests.helpers import checkout_form, wait_for
 from tests.processes import free_port
 
+# Runs a real Celery worker in this process (not for `make test-fast`).
+pytestmark = pytest.mark.worker
+
 CHARGE = "run/orders.charge_payment"
 STAGE_TWO = ("run/notifications.send_order_confirmation", "run/reports.generate_invoice_pdf")
 
