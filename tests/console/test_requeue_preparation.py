@@ -138,3 +138,24 @@ def test_two_requeues_racing_for_one_letter_publish_its_work_once(dead_letter_of
     assert published.count() == 1
     delivery.refresh_from_db()
     assert delivery.attempts == 1  # reopened once: one new attempt, not two
+
+
+def test_a_step_of_the_sales_report_chord_is_refused_with_how_to_build_it_again(dead_letter_of):
+    from datetime import date
+
+    from reports.models import SalesReport
+
+    report = SalesReport.objects.create(
+        date_from=date(2026, 12, 1),
+        date_to=date(2026, 12, 1),
+        parts_total=24,
+        status=SalesReport.Status.FAILED,
+    )
+    letter = dead_letter_of(
+        "reports.compile_sales_report", args=(report.pk,), reference=f"salesreport:{report.pk}"
+    )
+
+    with pytest.raises(DeadLetterError, match=r"cannot finish it alone\. Build the report again"):
+        requeue_dead_letter(dead_letter_id=letter.pk)
+    assert DeadLetter.objects.get(pk=letter.pk).status == DeadLetter.Status.OPEN
+    assert not OutboxMessage.objects.filter(signature__task="reports.compile_sales_report")
