@@ -139,3 +139,15 @@ def axe():
         return result["violations"]
 
     return check
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """screenshot(page, name): a PNG into ORDERLY_SCREENSHOTS_DIR (`make screenshots`), else tmp."""
+    folder = Path(os.environ.get("ORDERLY_SCREENSHOTS_DIR", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str, *, full_page=True):
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+    return take

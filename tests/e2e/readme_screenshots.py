@@ -10,7 +10,6 @@ order offering to pay again, and a dead letter in admin.
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -32,18 +31,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def save(tmp_path):
-    folder = Path(os.environ.get("ORDERLY_SCREENSHOTS_DIR", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(page, name: str, *, full_page=True):
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
-
-    return take
-
-
-def test_readme_pictures_of_the_demo_shop_and_admin(page, worker, save, django_user_model):
+def test_readme_pictures_of_the_demo_shop_and_admin(page, worker, screenshot, django_user_model):
     call_command("seed_demo", verbosity=0)
 
     page.goto("/")
@@ -52,15 +40,15 @@ def test_readme_pictures_of_the_demo_shop_and_admin(page, worker, save, django_u
         expect(page.get_by_role("status")).to_contain_text("to your cart")
     page.goto("/")  # without the "added" message
     expect(page.get_by_role("link", name=re.compile(r"Cart \(2\)"))).to_be_visible()
-    save(page, "catalog", full_page=False)
+    screenshot(page, "catalog", full_page=False)
 
     page.goto("/checkout/")
     page.get_by_label("Full name").fill("Ada Lovelace")
-    save(page, "checkout")
+    screenshot(page, "checkout")
     fill_checkout(page)
     expect(page.locator("#order-steps")).to_have_attribute("data-final", "true")
     expect(page.locator("#order-status")).to_have_text("Paid")
-    save(page, "order-status")
+    screenshot(page, "order-status")
 
     page.goto("/")
     page.locator("article", has_text="Stoneware mug").get_by_role(
@@ -70,7 +58,7 @@ def test_readme_pictures_of_the_demo_shop_and_admin(page, worker, save, django_u
     fill_checkout(page, card="4000 0000 0000 0002")
     expect(page.locator("#pay-again")).to_be_visible()
     expect(page.locator("#order-steps")).to_have_attribute("data-final", "true")
-    save(page, "order-declined")
+    screenshot(page, "order-declined")
 
     django_user_model.objects.create_superuser(
         username="operator", email="ops@example.com", password="requeue-it-1"
@@ -89,7 +77,7 @@ def test_readme_pictures_of_the_demo_shop_and_admin(page, worker, save, django_u
     # Admin's navigation sidebar closed, so the list shows the failure's message.
     page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
     page.goto("/admin/jobs/deadletter/")
-    save(page, "dead-letters")
+    screenshot(page, "dead-letters")
     page.locator("#result_list").get_by_role("link", name="inventory.sync_warehouse_stock").click()
     expect(page.locator(".orderly-traceback")).to_be_visible()
-    save(page, "dead-letter-detail")
+    screenshot(page, "dead-letter-detail")
