@@ -4,7 +4,6 @@ import threading
 
 import pytest
 import requests
-from django.conf import settings
 
 from inventory.models import Product
 from orders.models import Order
@@ -16,7 +15,14 @@ STOCK = 10
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_checkouts_for_ten_in_stock_sell_exactly_ten(live_server, gateway):
+def test_fifty_concurrent_checkouts_for_ten_in_stock_sell_exactly_ten(
+    live_server, gateway, settings
+):
+    # Fifty checkouts at once each ask the gateway (this same live server) about
+    # their card token; on a loaded machine an answer can take longer than the
+    # shipped 10 s read timeout, which makes a "could not reach the payment
+    # provider" 400. This test is about stock: give the lookups room.
+    settings.PAYMENT_GATEWAY_TIMEOUT = (3.0, 60.0)
     engine = settings.DATABASES["default"]["ENGINE"]
     product = ProductFactory(name="Last espresso cups", stock=STOCK)
     sessions = []
@@ -52,7 +58,8 @@ def test_fifty_concurrent_checkouts_for_ten_in_stock_sell_exactly_ten(live_serve
         thread.join(90)
 
     statuses = sorted(status for status, _ in results)
-    assert statuses == [302] * STOCK + [409] * (SHOPPERS - STOCK), (engine, statuses)
+    others = [text[:300] for status, text in results if status not in (302, 409)]
+    assert statuses == [302] * STOCK + [409] * (SHOPPERS - STOCK), (engine, statuses, others)
     refused = [text for status, text in results if status == 409]
     assert all("Last espresso cups is sold out" in text for text in refused)
     assert Order.objects.count() == STOCK
