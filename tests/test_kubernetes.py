@@ -40,10 +40,11 @@ import pytest
 import yaml
 from django.conf import settings
 
+from tests.test_compose import option, procfile  # one reading of the Procfile and argv
+
 ROOT = Path(__file__).resolve().parent.parent
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAYS = {name: KUBERNETES / "overlays" / name for name in ("production", "sandbox")}
-PROCFILE_PATH = ROOT / "Procfile"
 ENV_EXAMPLE_PATH = ROOT / ".env.example"
 KEDA_SCHEMAS = {
     kind: json.loads((ROOT / "tests" / "data" / "keda" / f"{kind.lower()}-schema.json").read_text())
@@ -145,15 +146,6 @@ def containers(deployment: dict) -> list[dict]:
 # --- reading commands --------------------------------------------------------------------
 
 
-def procfile() -> dict[str, str]:
-    processes = {}
-    for line in PROCFILE_PATH.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, command = line.partition(":")
-            processes[name.strip()] = command.strip()
-    return processes
-
-
 def procfile_argv(command: str) -> list[str]:
     """A Procfile command as argv, `${VAR:-default}` as its default, a leading guard dropped."""
     argv = shlex.split(command)
@@ -182,16 +174,6 @@ def container_argv(container: dict, objects) -> list[str]:
     if argv[:2] == ["sh", "-c"]:
         argv = shlex.split(argv[2])
     return [re.sub(r"\$\((\w+)\)", lambda m: env.get(m[1], m[0]), arg) for arg in argv]
-
-
-def option(argv: list[str], *names: str) -> str | None:
-    for index, arg in enumerate(argv):
-        for name in names:
-            if arg == name and index + 1 < len(argv):
-                return argv[index + 1]
-            if arg.startswith(name + "="):
-                return arg.split("=", 1)[1]
-    return None
 
 
 def signature(argv: list[str]) -> dict:
