@@ -11,9 +11,12 @@ stops cleanly gives the lease up at once. The logs and /readyz name the
 active beat.
 """
 
+import faulthandler
 import logging
 import os
+import signal
 import socket
+import sys
 import uuid
 
 from django.conf import settings
@@ -39,6 +42,10 @@ class LeasedDatabaseScheduler(DatabaseScheduler):
         self.beat_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.active: bool | None = None  # None until the first tick
         super().__init__(*args, **kwargs)
+        # `kill -USR1 <beat pid>` prints where every thread is to stderr, as
+        # Celery's worker does on SIGUSR1: a beat that stopped sending says why.
+        # (The process's own stderr: Celery replaces sys.stderr with a logger.)
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
 
     def tick(self, *args, **kwargs):
         lease_seconds = settings.ORDERLY_BEAT_LEASE_SECONDS

@@ -174,6 +174,27 @@ def chaos(request, worker_env, private_redis, gateway, live_server, tmp_path):
         def logs(self) -> str:
             return "\n".join(process.log_tail(40) for process in self.processes)
 
+        def stacks(self) -> str:
+            """Where each live worker and beat main process is (SIGUSR1 prints its threads)."""
+            live = [
+                process
+                for process in self.processes
+                if isinstance(process, WorkerProcess | BeatProcess)
+                and process.process.poll() is None
+            ]
+            sizes = {process: process.log_path.stat().st_size for process in live}
+            for process in live:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.process.pid, signal.SIGUSR1)
+            time.sleep(1)
+            dumps = []
+            for process in live:
+                with process.log_path.open("rb") as log:
+                    log.seek(sizes[process])
+                    text = log.read().decode(errors="replace")
+                dumps.append(f"--- {process.log_path.name}: stacks on SIGUSR1 ---\n{text}")
+            return "\n".join(dumps)
+
     chaos = Chaos()
     yield chaos
     for process in chaos.processes:

@@ -61,3 +61,21 @@ def test_two_beats_send_each_periodic_task_once_per_period_and_the_standby_takes
         what="the new active beat to send the relay",
         diagnostics=chaos.logs,
     )
+
+
+def test_a_beat_and_a_worker_say_where_each_thread_is_on_sigusr1(chaos):
+    """What an operator (and a chaos test's failure message) reads when beat or a worker stalls."""
+    worker = chaos.worker()
+    beat = chaos.beat()
+    wait_for(lambda: became_active(beat), what="the beat to take the lease",
+             diagnostics=chaos.logs)  # fmt: skip
+
+    stacks = chaos.stacks()
+
+    beat_dump, worker_dump = (
+        stacks.split(f"--- {process.log_path.name}: stacks on SIGUSR1 ---")[1].split("\n--- ")[0]
+        for process in (beat, worker)
+    )
+    assert "thread 0x" in beat_dump and "celery/beat.py" in beat_dump, stacks  # faulthandler
+    assert "MainThread" in worker_dump, stacks  # Celery's cry handler
+    assert beat.process.poll() is None and worker.process.poll() is None, chaos.logs()
