@@ -1,12 +1,21 @@
 """Capacity: the shopper's wait against the gateway, end to end at rising rates, workers."""
 
 import json
+import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from .load import drain, percentile, pipeline_times, run_checkouts, spread, spread_rows
+from .load import (
+    drain,
+    finished_between,
+    percentile,
+    pipeline_times,
+    run_checkouts,
+    spread,
+    spread_rows,
+)
 from .profiling import Profile
 from .stack import PYTHON, ROOT, CpuMeter, log, procfile_workers, reset_broker
 
@@ -34,60 +43,203 @@ def gateway_sweep(stack, env, product_ids, args):
     return results
 
 
+# The rate at which CPU per order is compared: the form, the API and the seed-naive variant.
+CPU_RATE = 10
+# Kinds outside the stack's CPU per order: the load generator, and the S3 stand-in
+# (production's S3 is not on this machine; both variants upload the same PDFs to it).
+# "postgres (this database)" is a cross-check of "postgres" (the whole server), not added to it.
+APART = ("locust", "s3", "postgres (this database)")
+
+
+def measure_rate(stack, product_ids, args, meter, *, rate, door="form", naive_mail_dir=None,
+                 **extra):  # fmt: skip
+    """One load run at `rate` through `door`; the run's row, with its CPU per order by kind."""
+    from django.utils import timezone
+
+    from orders.models import Order
+
+    from .limits import Sampler, pool_busy
+
+    since = timezone.now()
+    users = shoppers(rate)
+    sampler = Sampler(stack.env["CELERY_BROKER_URL"], stack.env["DATABASE_URL"]).start()
+    load, cpu = run_checkouts(stack, product_ids, users=users, seconds=args.duration, rate=rate,
+                              meter=meter, door=door, **extra)  # fmt: skip
+    sampled = sampler.stop(cpu["since"], cpu["until"])
+    totals, _, orders = drain(since, timeout=max(30, args.duration * 4),
+                              naive_mail_dir=naive_mail_dir)  # fmt: skip
+    stages = {}
+    pipeline_times(since, stages, naive_mail_dir=naive_mail_dir)
+    window_since, window_until = cpu.pop("since"), cpu.pop("until")
+    finished = finished_between(since, window_since, window_until, naive_mail_dir=naive_mail_dir)
+    # The load generator works per request: its CPU is per order placed in the window.
+    placed = Order.objects.filter(
+        created_at__gte=window_since, created_at__lte=window_until
+    ).count()
+    per_order = {kind: seconds * 1000 / finished if finished else None
+                 for kind, seconds in cpu["cpu_s"].items() if kind != "locust"}  # fmt: skip
+    per_order["locust"] = cpu["cpu_s"].get("locust", 0.0) * 1000 / placed if placed else None
+    if sampled.get("our_backends_cpu_s") is not None and finished:
+        per_order["postgres (this database)"] = sampled["our_backends_cpu_s"] * 1000 / finished
+    stack_ms = sum(v for k, v in per_order.items() if k not in APART and v is not None)
+    row = {
+        **{f"{stage}_p95_s": percentile(values, 0.95) for stage, values in stages.items()},
+        "offered": rate,
+        "achieved": orders / args.duration,
+        "finished": len(totals) / orders if orders else 0,
+        "p50_s": percentile(totals, 0.5),
+        "p95_s": percentile(totals, 0.95),
+        "checkout_p95_ms": load.get("p95_ms"),
+        "finished_in_window": finished,
+        "placed_in_window": placed,
+        "cpu_ms_per_order": stack_ms if finished else None,
+        "locust_ms_per_order": per_order.get("locust"),
+        "cores_used": cpu["cores_used"],
+        "machine_cores": cpu["machine_cores"],
+    }  # fmt: skip
+    limits = {**sampled, "machine_cores": cpu["machine_cores"],
+              "pool_busy": pool_busy(window_since, window_until)}  # fmt: skip
+    return row, {**cpu, "ms_per_order": per_order}, limits
+
+
+def point_of(results):
+    """The median row of a rate's runs, with CPU per order by kind (median of the runs)."""
+    rows, cpus, limits = zip(*results, strict=True)
+    point = spread_rows(list(rows))
+    kinds = sorted({kind for cpu in cpus for kind in cpu["ms_per_order"]})
+    point["cpu_by_kind"] = {kind: spread([cpu["ms_per_order"].get(kind) for cpu in cpus])
+                            for kind in kinds}  # fmt: skip
+    point["cpu"] = {"cores_used": cpus[-1]["cores_used"], "share": cpus[-1]["share"]}
+    point["limits"] = limits[-1]  # of the last run
+    return point
+
+
 def capacity_curve(stack, env, product_ids, args):
     """Checkout to every step final at each rate, with every process as `make dev` runs it.
 
     The first rate (1/s) is the idle reference: what one order takes alone,
     i.e. the gateway plus the pipeline's own service time. Stops after the
-    first rate the stack cannot keep up with (it saturates).
+    first rate the stack cannot keep up with (it saturates). At CPU_RATE the
+    API's orders are measured too, right after the form's, on the same stack.
+    Then the seed-naive variant runs at CPU_RATE (naive_point).
     """
-    from django.utils import timezone
+    from .limits import limiting_resource
 
     stack.web()
     stack.workers()
     stack.beat_and_flower()
-    time.sleep(3)  # let beat's first relay and Flower's start settle
-    meter = CpuMeter(stack)
-    points, profile = {}, None
+    meter = CpuMeter(stack, redis_port=redis_port(env))
+    settle(meter)
+    api_key = make_api_key()
+    points, profile, api = {}, None, None
     for rate in [1, *args.rates]:
-        runs, cpu = [], None
+        runs = []
         for attempt in range(args.runs):
             log(f"capacity at {rate}/s run {attempt + 1}/{args.runs}")
-            since = timezone.now()
-            users = min(rate, 80)  # one checkout a second each
-            load, cpu = run_checkouts(stack, product_ids, users=users, seconds=args.duration,
-                                      rate=rate, meter=meter)  # fmt: skip
-            totals, _, orders = drain(since, timeout=max(30, args.duration * 4))
-            stages = {}
-            pipeline_times(since, stages)
-            runs.append({
-                **{f"{stage}_p95_s": percentile(values, 0.95) for stage, values in stages.items()},
-                "offered": rate,
-                "achieved": orders / args.duration,
-                "finished": len(totals) / orders if orders else 0,
-                "p50_s": percentile(totals, 0.5),
-                "p95_s": percentile(totals, 0.95),
-                "checkout_p95_ms": load.get("p95_ms"),
-            })  # fmt: skip
+            runs.append(measure_rate(stack, product_ids, args, meter, rate=rate))
         if rate == args.profile_rate:
-            profile = profile_run(stack, product_ids, args, rate=rate, users=users)
-        point = spread_rows(runs)
-        point["cpu"] = cpu  # of the last run
+            profile = profile_run(stack, product_ids, args, rate=rate, users=shoppers(rate))
+        point = point_of(runs)
         points[str(rate)] = point
-        p95 = point["p95_s"]["median"] if point["p95_s"] else None
-        saturated = (p95 is None or p95 > args.saturation_s
-                     or point["finished"]["median"] < 0.95
-                     or point["achieved"]["median"] < 0.85 * rate)  # fmt: skip
-        if saturated and rate > 1:
-            log(f"saturated at {rate}/s (p95 {p95}); stopping the curve")
+        if rate == CPU_RATE:
+            api_runs = []
+            for attempt in range(args.runs):
+                log(f"API orders at {rate}/s run {attempt + 1}/{args.runs}")
+                api_runs.append(measure_rate(stack, product_ids, args, meter, rate=rate,
+                                             door="api", BENCH_API_KEY=api_key))  # fmt: skip
+            api = point_of(api_runs)
+        if saturated(point, rate, args.saturation_s) and rate > 1:
+            log(f"saturated at {rate}/s (p95 {med(point['p95_s'])}); stopping the curve")
             break
     stack.stop_background()
     stack.stop("web")
-    knee = max((int(rate) for rate, point in points.items() if int(rate) > 1
-                and point["p95_s"] and point["p95_s"]["median"] <= 2.0
-                and point["finished"]["median"] >= 0.95
-                and point["achieved"]["median"] >= 0.85 * int(rate)), default=None)  # fmt: skip
-    return {"points": points, "knee": knee, "profile": profile}
+    knee = max((int(rate) for rate, point in points.items()
+                if int(rate) > 1 and not past_knee(point, int(rate))), default=None)  # fmt: skip
+    past = next((int(r) for r, p in points.items() if int(r) > 1 and past_knee(p, int(r))), None)
+    limit = None
+    if past is not None:
+        limit = {"rate": past, "statement": limiting_resource(
+            points[str(past)], cores=os.cpu_count(), pools=procfile_workers())}  # fmt: skip
+        log(f"past the knee, at {past}/s, the limit is {limit['statement']}")
+    reset_broker()
+    naive = naive_point(stack, product_ids, args)
+    return {"points": points, "knee": knee, "limit": limit, "profile": profile, "api": api,
+            "naive": naive, "cpu_rate": CPU_RATE}  # fmt: skip
+
+
+def shoppers(rate) -> int:
+    """Locust users for `rate` orders/s: three per order a second, each placing one every 3 s
+    (1/s at 50/s and more). A user waits for its checkout, so with one per order/s a
+    checkout slower than a second lowered the offered rate itself."""
+    return max(1, min(3 * rate, 150))
+
+
+def settle(meter, *, idle_cores=0.15, timeout=30):
+    """Wait until the stack is idle (under `idle_cores` over a second): beat's and Flower's
+    start-up, the workers' first relay, are not anybody's orders."""
+    deadline = time.monotonic() + timeout
+    time.sleep(2)
+    while time.monotonic() < deadline:
+        meter.start()
+        time.sleep(1)
+        if meter.stop()["cores_used"] < idle_cores:
+            return
+    log("the stack did not settle (busy machine?); measuring anyway")
+
+
+def med(stat):
+    return stat["median"] if stat else None
+
+
+def past_knee(point, rate) -> bool:
+    """p95 checkout -> all steps final over 2 s, or orders left unfinished or not placed."""
+    return (not point["p95_s"] or point["p95_s"]["median"] > 2.0
+            or point["finished"]["median"] < 0.95
+            or point["achieved"]["median"] < 0.85 * rate)  # fmt: skip
+
+
+def saturated(point, rate, limit_s) -> bool:
+    """Past saturation: p95 over --saturation-s, or orders unfinished or not placed."""
+    p95 = med(point["p95_s"])
+    return (p95 is None or p95 > limit_s or point["finished"]["median"] < 0.95
+            or point["achieved"]["median"] < 0.85 * rate)  # fmt: skip
+
+
+def naive_point(stack, product_ids, args):
+    """The seed-naive variant (bench/naive.py) at CPU_RATE on the same stack: its web
+    processes and the payments, e-mails and reports workers, with bench/naive_settings.py."""
+    naive_env = {"DJANGO_SETTINGS_MODULE": "bench.naive_settings"}
+    stack.web(**naive_env)
+    pools = procfile_workers()
+    stack.workers({q: pools[q] for q in ("payments", "emails", "reports")}, include="bench.naive",
+                  **naive_env)  # fmt: skip
+    meter = CpuMeter(stack, redis_port=redis_port(stack.env))
+    settle(meter)
+    runs = []
+    for attempt in range(args.runs):
+        log(f"seed-naive at {CPU_RATE}/s run {attempt + 1}/{args.runs}")
+        runs.append(measure_rate(stack, product_ids, args, meter, rate=CPU_RATE, door="naive",
+                                 naive_mail_dir=stack.env["EMAIL_FILE_PATH"]))  # fmt: skip
+    stack.stop_workers()
+    stack.stop("web")
+    return point_of(runs)
+
+
+def redis_port(env) -> int:
+    from urllib.parse import urlparse
+
+    return urlparse(env["CELERY_BROKER_URL"]).port or 6379
+
+
+def make_api_key() -> str:
+    """An API client for the load generator, made as admin makes one, with no rate to hit."""
+    from api import keys
+    from api.models import ApiClient
+
+    key, prefix, key_hash = keys.new_key()
+    ApiClient.objects.create(name="bench", key_prefix=prefix, key_hash=key_hash,
+                             rate_limit_per_minute=10_000_000)  # fmt: skip
+    return key
 
 
 def profile_run(stack, product_ids, args, *, rate, users):

@@ -76,11 +76,25 @@ def arguments():
     return parser.parse_args()
 
 
+BUCKET = "orderly-bench"
+
+
 def environment(args, workdir):
+    """The shop as production runs it: DEBUG off (so its production settings hold), the
+    sandbox gateway mounted by its own setting, invoices in S3; plain HTTP on 127.0.0.1."""
+    s3 = f"http://127.0.0.1:{args.web_port + 3}"
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DJANGO_DEBUG": "true",  # the sandbox gateway is mounted only in debug
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-" + "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Production runs behind TLS; the bench talks plain HTTP to 127.0.0.1.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SESSION_COOKIE_SECURE": "false",
+        "DJANGO_CSRF_COOKIE_SECURE": "false",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
+        "SANDBOX_ENABLED": "true",
         "DJANGO_READ_DOT_ENV_FILE": "false",
         "DATABASE_URL": args.database_url,
         "REDIS_URL": args.redis_url,
@@ -91,9 +105,22 @@ def environment(args, workdir):
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(workdir / "mail"),
         "MEDIA_ROOT": str(workdir / "media"),
+        "AWS_STORAGE_BUCKET_NAME": BUCKET,
+        "AWS_S3_ENDPOINT_URL": s3,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_S3_REGION_NAME": "us-east-1",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def collect_static(env):
+    """Production serves hashed static files (whitenoise's manifest): collect them once."""
+    import subprocess
+
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+                   cwd=ROOT, env=env, check=True)  # fmt: skip
 
 
 def main():
@@ -102,6 +129,7 @@ def main():
     env = environment(args, workdir)
     create_database(args.database_url)
     django_setup(env)
+    collect_static(env)
     product_ids = prepare_database(stock=10_000_000)
     reset_broker()
     stack = Stack(env, workdir, web_port=args.web_port)
@@ -124,6 +152,7 @@ def main():
     results = {}
     started = dt.datetime.now()
     try:
+        stack.s3(BUCKET)
         stack.gateway(args.gateway_latency_ms)
         for name, measure in sections.items():
             if not args.only or name in args.only:

@@ -6,14 +6,13 @@ from the Procfile itself so the benchmark cannot drift from `make dev`.
 
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
+from .cpu import machine_busy, proc_table, tree_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -47,6 +46,7 @@ class Stack:
         self.workdir = workdir
         self.processes: dict[str, subprocess.Popen] = {}
         self.web_port, self.gateway_port, self.flower_port = web_port, web_port + 1, web_port + 2
+        self.s3_port = web_port + 3
 
     def start(self, name, command, **extra_env):
         log_file = (self.workdir / f"{name}.log").open("ab")
@@ -73,12 +73,13 @@ class Stack:
     def stop_all(self):
         self.stop(*self.processes)
 
-    def gunicorn(self, name, port, *, workers, threads, **extra_env):
+    def gunicorn(self, name, port, *, workers, threads, app="project.wsgi", ready="/healthz",
+                 **extra_env):  # fmt: skip
         refuse_busy_port(port)  # else the harness would measure someone else's server
-        self.start(name, [PYTHON, "-m", "gunicorn", "project.wsgi", "--bind",
+        self.start(name, [PYTHON, "-m", "gunicorn", app, "--bind",
                           f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
                           str(threads)], **extra_env)  # fmt: skip
-        wait_http(f"http://127.0.0.1:{port}/healthz")
+        wait_http(f"http://127.0.0.1:{port}{ready}")
 
     def gateway(self, latency_ms):
         self.stop("gateway")
@@ -86,17 +87,33 @@ class Stack:
         # closes its database connection, or the idle threads' connections
         # (CONN_MAX_AGE 60 s) took PostgreSQL's 100 and the shop's own tasks
         # failed with "too many clients" (a real gateway is not our database).
+        # The gateway's own origin, as the Procfile runs it (sandbox.gateway_wsgi). Ready when
+        # its API answers (401 without a key): it has no /healthz, and with DEBUG off its 404
+        # page fails (the shop's 404 template reverses shop URLs this origin does not have).
         self.gunicorn("gateway", self.gateway_port, workers=1, threads=96,
+                      app="sandbox.gateway_wsgi", ready="/sandbox/gateway/charges",
                       SANDBOX_GATEWAY_LATENCY_MS=str(latency_ms),
                       DATABASE_CONN_MAX_AGE="0")  # fmt: skip
 
-    def workers(self, queues=None, **extra_env):
+    def s3(self, bucket):
+        """An S3-protocol server (moto) for the invoices, with `bucket` made; as production
+        stores them in S3. The naive variant uploads to the same bucket."""
+        import boto3
+
+        refuse_busy_port(self.s3_port)
+        self.start("s3", [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.s3_port)])
+        wait_http(f"http://127.0.0.1:{self.s3_port}/")
+        boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.s3_port}",
+                     aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 (moto)
+                     region_name="us-east-1").create_bucket(Bucket=bucket)  # fmt: skip
+
+    def workers(self, queues=None, include="bench.tasks", **extra_env):
         """One worker per queue, with the Procfile's pool and concurrency."""
         queues = queues or procfile_workers()
         for queue, (pool, concurrency) in queues.items():
             self.start(f"worker-{queue}", [PYTHON, "-m", "celery", "-A", "project", "worker",
                        "-Q", queue, "-n", f"bench-{queue}@%h", "-P", pool, "-c", str(concurrency),
-                       "--include", "bench.tasks", "--without-gossip", "--without-mingle",
+                       "--include", include, "--without-gossip", "--without-mingle",
                        "-l", "WARNING"], **extra_env)  # fmt: skip
         wait_workers(sum(name.startswith("worker-") for name in self.processes))
 
@@ -149,70 +166,86 @@ class Stack:
         return {name: [p.pid] for name, p in self.processes.items() if p.poll() is None}
 
 
-def _tree_cpu(pid) -> float:
-    try:
-        parent = psutil.Process(pid)
-        processes = [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's root process (a postgres whose parent is not one)."""
+    import psutil
+
+    for process in psutil.process_iter(["name", "ppid"]):
+        if process.info["name"] in ("postgres", "postmaster"):
+            try:
+                parent = psutil.Process(process.info["ppid"]).name()
+            except psutil.Error:
+                parent = ""
+            if parent not in ("postgres", "postmaster"):
+                return process.pid
+    return None
 
 
-def _named_cpu(names) -> float:
-    total = 0.0
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        if process.info["name"] in names and process.info["cpu_times"]:
-            total += process.info["cpu_times"].user + process.info["cpu_times"].system
-    return total
+def redis_pid(port: int) -> int | None:
+    """The redis-server listening on `port` (the bench's own; others' are not counted)."""
+    import psutil
+
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "redis-server" and any(
+            part.endswith(f":{port}") or part == str(port) for part in process.info["cmdline"] or []
+        ):
+            return process.pid
+    return None
 
 
 class CpuMeter:
     """CPU seconds used by each process kind between start() and stop().
 
-    The harness's processes are measured as process trees; PostgreSQL and
-    Redis as every process of that name on the machine (the bench assumes a
-    quiet machine), and the load generator (Locust, a child process the
-    caller waits for) from the CPU of reaped children.
+    Every kind is a whole process tree (tree_cpu): the harness's processes
+    (web, each worker, beat, Flower, the gateway, S3), the PostgreSQL server
+    (the postmaster's tree: every database on the server, so the bench wants
+    a quiet machine), the bench's own redis-server (by its port) and the load
+    generator (Locust's process, passed as `extra`). The whole machine's busy
+    time (/proc/stat) is kept beside them, as a cross-check.
     """
 
-    def __init__(self, stack: Stack):
+    def __init__(self, stack: Stack, redis_port: int | None = None):
         self.stack = stack
+        self.postgres = postmaster_pid()
+        self.redis = redis_pid(redis_port) if redis_port else None
 
-    def _sample(self, extra):
-        sample = {name: _tree_cpu(pids[0]) for name, pids in self.stack.kinds().items()}
-        sample.update({name: _tree_cpu(pid) for name, pid in extra.items()})
-        sample["postgres"] = _named_cpu({"postgres", "postmaster"})
-        sample["redis"] = _named_cpu({"redis-server"})
-        return sample
+    def _sample(self):
+        table = proc_table()
+        trees = {name: pids[0] for name, pids in self.stack.kinds().items()}
+        trees.update(self.extra)
+        if self.postgres:
+            trees["postgres"] = self.postgres
+        if self.redis:
+            trees["redis"] = self.redis
+        return {name: tree_cpu(pid, table) for name, pid in trees.items()}
 
-    @staticmethod
-    def _children():
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
-    def start(self):
+    def start(self, extra: dict[str, int] | None = None):
+        """Begin the window; `extra` names more process trees to measure ({"locust": pid})."""
+        self.extra = extra or {}
         self._started = time.monotonic()
-        self._first = self._sample({})
-        self._first["locust"] = self._children()
+        self._machine = machine_busy()
+        self._first = self._sample()
 
     def stop(self) -> dict:
-        """{"cores_used": total cores busy, "share": {kind: fraction of the CPU used}}."""
-        last = self._sample({})
-        last["locust"] = self._children()
+        """{"seconds", "cpu_s": {kind: CPU seconds}, "cores_used" (all kinds but the load
+        generator), "machine_cores" (/proc/stat), "share": {kind: fraction}}."""
+        last = self._sample()
         seconds = time.monotonic() - self._started
-        used = {k: max(last.get(k, 0) - v, 0.0) for k, v in self._first.items()}
+        machine = machine_busy() - self._machine
+        used = {k: max(last.get(k, 0.0) - v, 0.0) for k, v in sorted(self._first.items())}
+        stack = {k: v for k, v in used.items() if k not in LOAD_GENERATOR}
         total = sum(used.values()) or 1.0
         return {
-            "cores_used": total / seconds,
-            "share": {kind: value / total for kind, value in sorted(used.items())},
+            "seconds": seconds,
+            "cpu_s": used,
+            "cores_used": sum(stack.values()) / seconds,
+            "machine_cores": machine / seconds,
+            "share": {kind: value / total for kind, value in used.items()},
         }
+
+
+# Kinds that are the load, not the shop: reported apart from the stack's CPU.
+LOAD_GENERATOR = ("locust",)
 
 
 def refuse_busy_port(port):

@@ -8,7 +8,10 @@ class JobsConfig(AppConfig):
     def ready(self):
         from celery.signals import beat_init, task_prerun, worker_init, worker_ready
 
-        from . import checks  # noqa: F401 (registers the system checks)
+        from . import (
+            checks,  # noqa: F401 (registers the system checks)
+            redis_clients,
+        )
         from .db_connections import before_task
         from .services import queue_pausing, task_attempts
 
@@ -17,6 +20,8 @@ class JobsConfig(AppConfig):
         task_attempts.connect()
         worker_init.connect(refuse_timers_out_of_order, weak=False)
         beat_init.connect(refuse_timers_out_of_order, weak=False)
+        worker_init.connect(redis_clients.log_sentinels_at_start, weak=False)
+        beat_init.connect(redis_clients.log_sentinels_at_start, weak=False)
         task_prerun.connect(before_task, weak=False, dispatch_uid="jobs.db_before_task")
         # Closing a task's connections must come after every other task_postrun
         # receiver, some of which query (ops.order_metrics, task_attempts):
@@ -40,7 +45,8 @@ def close_connections_after_tasks(**kwargs):
 
 
 def refuse_timers_out_of_order(sender=None, **kwargs):
-    """A worker or beat does not start with timers that break their order (see settings).
+    """A worker or beat does not start with timers that break their order (see settings),
+    nor with a Redis Sentinel configuration that names no master (jobs.checks).
 
     Celery's Django fixup runs the system checks at start-up but ignores
     what they find, and it logs (and survives) an exception from a signal
@@ -49,9 +55,10 @@ def refuse_timers_out_of_order(sender=None, **kwargs):
     """
     from django.core import checks
 
-    from .checks import TIMERS_TAG
+    from .checks import BROKER_TAG, REDIS_TAG, TIMERS_TAG
 
-    errors = [e for e in checks.run_checks(tags=[TIMERS_TAG]) if e.is_serious()]
+    tags = [TIMERS_TAG, BROKER_TAG, REDIS_TAG]
+    errors = [e for e in checks.run_checks(tags=tags) if e.is_serious()]
     if errors:
         raise SystemExit("Refusing to start:\n" + "\n".join(str(error) for error in errors))
 

@@ -10,15 +10,18 @@ so logs and dead letters point at the business object, e.g. "order:<uuid>".
 """
 
 import logging
+import math
 import random
 from datetime import datetime
 
 from celery import Task
+from celery.app.task import X_DEATH_HEADERS
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from .errors import TemporaryError
+from .rabbitmq import queue_of_delivery, uses_native_delayed_delivery
 from .services.dead_letters import (
     DEAD_LETTER_HEADER,
     business_reference,
@@ -78,6 +81,12 @@ class OrderlyTask(Task):
     def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None,
                     link_error=None, shadow=None, **options):  # fmt: skip
         check_countdown(options.get("countdown"), options.get("eta"))
+        countdown = options.get("countdown")
+        if countdown and 0 < countdown < 1 and uses_native_delayed_delivery(self.app):
+            # Native delayed delivery counts whole seconds, and Celery 5.7
+            # raises ValueError for a countdown under one (kombu's
+            # calculate_routing_key). Full jitter makes such countdowns common.
+            options["countdown"] = math.ceil(countdown)
         return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow,
                                    **options)  # fmt: skip
 
@@ -137,7 +146,14 @@ class OrderlyTask(Task):
             exc,
         )
         first_failure = self._first_failure_header() or timezone.now().isoformat()
-        headers = {**(self.request.headers or {}), FIRST_FAILURE_HEADER: first_failure}
+        # Not RabbitMQ's dead-letter history (x-death ...): a countdown through
+        # the quorum delay queues (native delayed delivery) leaves it on the
+        # message, and a retry carrying it is dropped by RabbitMQ as a
+        # dead-letter cycle at its next delay. Celery's own retry drops them too.
+        headers = {
+            **{k: v for k, v in (self.request.headers or {}).items() if k not in X_DEATH_HEADERS},
+            FIRST_FAILURE_HEADER: first_failure,
+        }
         # Past max_retries, retry() re-raises exc and the task fails for good.
         return self.retry(exc=exc, countdown=countdown, headers=headers)
 
@@ -147,7 +163,7 @@ class OrderlyTask(Task):
         record_dead_letter(
             task_name=self.name,
             task_id=task_id,
-            queue=(self.request.delivery_info or {}).get("routing_key") or "",
+            queue=queue_of_delivery(self.request.delivery_info),
             args=args,
             kwargs=kwargs,
             exc=exc,

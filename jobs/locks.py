@@ -13,7 +13,10 @@ lock in Redis while they run.
 - A lock is released only by its owner (a token compared in Redis), so a run
   whose lock timed out cannot release the lock of the run that followed.
 
-The locks live in settings.ORDERLY_LOCK_REDIS_URL (REDIS_URL by default).
+The locks live in settings.ORDERLY_LOCK_REDIS_URL (REDIS_URL by default),
+reached through Redis Sentinel when settings.REDIS_SENTINELS says so
+(jobs.redis_clients): a failover moves them with the data, except a lock
+taken in the old master's last moments, which replication had not copied.
 Redis being unreachable is a TemporaryError: the job is retried rather than
 run without its lock.
 """
@@ -22,13 +25,13 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import redis
 from django.conf import settings
 from redis.exceptions import LockNotOwnedError, RedisError
 from redis.lock import Lock
 
+from . import redis_clients
 from .errors import TemporaryError
 
 logger = logging.getLogger(__name__)
@@ -45,9 +48,8 @@ class LockHeld(Exception):
         self.holder = holder
 
 
-@lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+    return redis_clients.client(url)
 
 
 def _lock(name: str, timeout: float | None = None) -> Lock:

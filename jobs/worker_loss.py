@@ -27,8 +27,8 @@ from celery.worker.request import Request
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from . import redis_clients
 from .errors import PermanentError
-from .locks import _client
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def count_redelivery(task_id: str, retries: int) -> int:
     """
     key = f"{KEY_PREFIX}{task_id}:{retries}"
     try:
-        client = _client(settings.ORDERLY_LOCK_REDIS_URL)
+        client = redis_clients.client(settings.ORDERLY_LOCK_REDIS_URL)
         with client.pipeline() as pipe:
             deliveries, _ = pipe.incr(key).expire(key, KEY_TTL_SECONDS).execute()
     except RedisError as exc:

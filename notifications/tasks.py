@@ -20,9 +20,12 @@ def _sent_once(send, **ids) -> bool | NothingDone:
     return NothingDone(f"{send.__name__}: the e-mail was already sent, or is not due")
 
 
+# Results: no e-mail task stores one. Each run of an order's e-mail is a
+# jobs.TaskAttempt row (the order's timeline) and the EmailLog row is the e-mail's record.
 @shared_task(
     name="notifications.send_order_confirmation",
     business_object="orders.Order",
+    ignore_result=True,
     soft_time_limit=30,
     time_limit=45,
 )
@@ -34,6 +37,7 @@ def send_order_confirmation(order_id: int) -> bool | NothingDone:
 @shared_task(
     name="notifications.send_payment_failed_email",
     business_object="orders.Order",
+    ignore_result=True,
     soft_time_limit=30,
     time_limit=45,
 )
@@ -42,11 +46,10 @@ def send_payment_failed_email(order_id: int) -> bool | NothingDone:
     return _sent_once(emails.send_payment_failed_email, order_id=order_id)
 
 
-# Results: the order's e-mails keep theirs (the order's timeline and admin's Task
-# results show them); the welcome e-mail's EmailLog row is its record, so it stores none.
 @shared_task(
     name="notifications.send_payment_refunded_email",
     business_object="orders.Order",
+    ignore_result=True,
     soft_time_limit=30,
     time_limit=45,
 )

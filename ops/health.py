@@ -9,6 +9,8 @@ answer says how old that is). Workers are matched by the queues they
 consume, never by hostname, so any naming or placement of workers works.
 Beat is stale when no periodic task was sent for longer than the shortest
 schedule allows (ops.schedules): without beat the outbox relay stops too.
+With Redis Sentinel (settings.REDIS_SENTINELS) every Sentinel must answer
+and name the master; the ones that do not are named.
 """
 
 from dataclasses import dataclass, field
@@ -17,10 +19,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import connection
 
+from jobs import redis_clients
 from jobs.beat import active_beat as lease_holder
 from jobs.models import PausedQueue, QueueEvent
 
-from . import worker_facts
+from . import broker_nodes, worker_facts
 from .worker_facts import WorkerFacts, broker_connection
 
 
@@ -46,7 +49,13 @@ def check_database() -> Check:
 
 
 def check_broker(broker_url: str | None = None) -> Check:
-    """The broker accepts a connection within the timeout (one try, no retry loop)."""
+    """The broker accepts a connection within the timeout (one try, no retry loop).
+
+    A URL listing several nodes (a cluster, kombu's failover) needs every
+    node to answer: the failed ones are named (ops.broker_nodes).
+    """
+    if broker_nodes.has_several_nodes(broker_url or broker_nodes.configured_broker_url()):
+        return check_broker_nodes(broker_url or broker_nodes.configured_broker_url())
     try:
         with broker_connection(broker_url) as conn:
             conn.ensure_connection(
@@ -58,6 +67,20 @@ def check_broker(broker_url: str | None = None) -> Check:
     except Exception as error:  # refused, timed out, bad credentials ...
         return Check(ok=False, detail=f"{type(error).__name__}: {error}")
     return Check(ok=True, detail=conn.as_uri())  # as_uri() masks the password
+
+
+def check_broker_nodes(broker_url: str) -> Check:
+    """Every node of a failover list answers; the detail names those that do not."""
+    answers = broker_nodes.ask_nodes(broker_url)
+    silent = [answer for answer in answers if not answer.ok]
+    nodes = {answer.node: "answered" if answer.ok else answer.error for answer in answers}
+    detail = (
+        "broker nodes not answering: "
+        + "; ".join(f"{answer.node} ({answer.error})" for answer in silent)
+        if silent
+        else f"{len(answers)} nodes answered"
+    )
+    return Check(ok=not silent, detail=detail, extra={"nodes": nodes})
 
 
 def _paused_queues() -> dict[str, float]:
@@ -147,6 +170,30 @@ def check_beat() -> Check:
     return Check(ok=not stale, detail=f"stale: {detail}" if stale else detail)
 
 
+def check_redis_sentinels() -> Check:
+    """Every configured Sentinel answers, and one of them names a master that is up.
+
+    A node that does not answer is named: a failover needs a quorum of them,
+    and a wrong address in REDIS_SENTINELS is found here before that day.
+    """
+    answers = redis_clients.ask_sentinels(timeout=settings.ORDERLY_READINESS_TIMEOUT)
+    silent = [answer.node for answer in answers if not answer.answered]
+    masters = sorted({answer.master for answer in answers if answer.master})
+    problems = []
+    if silent:
+        problems.append(f"Sentinel {', '.join(silent)} did not answer")
+    if not masters:
+        problems.append(f"no Sentinel knows the master {settings.REDIS_SENTINEL_MASTER!r}")
+    return Check(
+        ok=not problems,
+        detail="; ".join(problems) or f"master at {', '.join(masters)}",
+        extra={
+            "master": masters[0] if len(masters) == 1 else masters or None,
+            "nodes": {a.node: f"master at {a.master}" if a.master else a.problem for a in answers},
+        },
+    )
+
+
 def readiness(*, broker_url: str | None = None) -> dict:
     """Run every readiness check; the workers are only asked once the broker answers."""
     checks = {"database": check_database(), "broker": check_broker(broker_url)}
@@ -155,6 +202,8 @@ def readiness(*, broker_url: str | None = None) -> dict:
     else:
         checks["workers"] = Check(ok=False, detail="not checked: the broker is unreachable")
     checks["beat"] = check_beat()
+    if settings.REDIS_SENTINELS:
+        checks["redis_sentinels"] = check_redis_sentinels()
     failed = [name for name, check in checks.items() if not check.ok]
     return {
         "status": "ready" if not failed else "not ready",

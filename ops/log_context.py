@@ -13,6 +13,8 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
+from jobs.rabbitmq import queue_of_delivery
+
 CONTEXT_FIELDS = ("task_id", "task_name", "queue", "reference", "trace_id")
 _current_task: ContextVar[dict | None] = ContextVar("orderly_log_task", default=None)
 
@@ -78,7 +80,7 @@ def on_prerun(task_id=None, task=None, args=None, **kwargs):
         {
             "task_id": task_id or "",
             "task_name": task.name,
-            "queue": delivery_info.get("routing_key") or "",
+            "queue": queue_of_delivery(delivery_info),
             "task": task,
             "args": args or (),
         }

@@ -1,20 +1,31 @@
 """Checkout to done: how long a shopper waits until every step of an order is final.
 
-After each task that works on an order (or on one of its webhook deliveries)
-the order's progress is read the way the order page reads it. The first time
-every step is final, the time since checkout is observed once: a Redis key
-set with NX makes "first" hold across processes, since the e-mail and the
-invoice often finish at the same moment in two different workers.
+After each task run that may have settled an order's last step (on the
+order, or on one of its webhook deliveries) the order's progress is read
+the way the order page reads it. The first time every step is
+final, the time since checkout is observed once: a Redis key set with NX
+makes "first" hold across processes, since the e-mail and the invoice often
+finish at the same moment in two different workers.
+
+Runs that cannot settle the last step are not asked about (each ask cost
+about 4.7 ms of CPU and five queries): a run that will be retried
+changed no step, and the payment's tasks never settle the last one, since
+every transaction that settles a payment (paid, declined, given up on,
+refunded) also publishes the e-mail that the order's e-mail step then
+waits for (orders.services._settle, orders.reconciliation.refund_payment).
+Whichever run settles the last step commits before it asks, so it sees
+every step final.
 """
 
 import logging
-from functools import lru_cache
 
 import redis
+from celery import states
 from django.conf import settings
 from django.utils import timezone
 from prometheus_client import Histogram
 
+from jobs import redis_clients
 from notifications.models import WebhookDelivery
 from orders.models import Order
 from storefront.progress import order_progress
@@ -30,11 +41,12 @@ CHECKOUT_TO_FINAL = Histogram(
 )
 OBSERVED_KEY = "orderly:metrics:order-final:{}"
 OBSERVED_TTL_SECONDS = 7 * 24 * 3600
+# Their runs never settle an order's last step (see above): the payment's tasks.
+NEVER_SETTLE_THE_LAST_STEP = frozenset({"orders.charge_payment", "orders.confirm_payment"})
 
 
-@lru_cache(maxsize=4)
 def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return redis_clients.client(url, socket_timeout=2)
 
 
 def order_id_of(task, args) -> int | None:
@@ -59,7 +71,14 @@ def observe_if_final(*, order_id: int) -> bool:
     return True
 
 
-def on_postrun(task=None, args=None, **kwargs):
+def may_settle_the_last_step(task, state) -> bool:
+    """False for a run that cannot have made the order final (see the module's docstring)."""
+    return state != states.RETRY and getattr(task, "name", None) not in NEVER_SETTLE_THE_LAST_STEP
+
+
+def on_postrun(task=None, args=None, state=None, **kwargs):
+    if not may_settle_the_last_step(task, state):
+        return
     try:
         order_id = order_id_of(task, args)
         if order_id is not None:

@@ -24,6 +24,8 @@ from celery import signals, states
 from django.conf import settings
 from prometheus_client import Counter, Histogram
 
+from jobs.rabbitmq import queue_of_delivery
+
 from . import metric_files  # noqa: F401 (names this process's metric files first)
 
 logger = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ def labels(task_name: str | None, queue: str | None) -> tuple[str, str]:
 
 
 def request_queue(request) -> str:
-    return (getattr(request, "delivery_info", None) or {}).get("routing_key") or ""
+    return queue_of_delivery(getattr(request, "delivery_info", None))
 
 
 def request_header(request, name: str):

@@ -9,6 +9,7 @@ from . import reconciliation
     bind=True,
     name="orders.charge_payment",
     business_object="orders.Order",
+    ignore_result=True,  # its jobs.TaskAttempt rows and the Payment are the record
     soft_time_limit=30,
     time_limit=45,
 )

@@ -5,6 +5,7 @@ var/, e-mail written to files under var/mail, invoices under var/media.
 `.env.example` documents each variable.
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+from jobs.rabbitmq import TOPIC_EXCHANGE, broker_nodes, is_amqp, task_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -344,9 +347,15 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIM
 # their countdown) go back to Redis when its channel closes anyway (kombu's
 # restore at shutdown; RabbitMQ on disconnect), so waiting would only slow a deploy.
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
-CELERY_TASK_TRACK_STARTED = True
+# No STARTED row: nothing reads one (tests/jobs/test_task_results.py lists what
+# reads results), and it is a second write per task that stores its result.
+CELERY_TASK_TRACK_STARTED = False
+# Flower (and the console's Flower links) show tasks from the workers' events
+# (received, started, succeeded, failed, retried). No task-sent event: nothing
+# reads it (ops.task_metrics counts publishes from before_task_publish), and
+# it was a second message on every publish (0.71 -> 0.47 ms of CPU per publish).
 CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_TASK_ALWAYS_EAGER = False
 # django-celery-beat's DatabaseScheduler under a lease: only one beat sends (jobs.beat).
 CELERY_BEAT_SCHEDULER = "jobs.beat:LeasedDatabaseScheduler"
@@ -370,9 +379,85 @@ CELERY_TASK_ROUTES = {
     "reports.*": {"queue": "reports"},
 }
 
+# --- RabbitMQ: queue type, exchanges, publisher confirms (docs/scaling-out.md) ---
+# Only for an amqp:// broker; a Redis broker keeps the declarations above.
+# classic (the default: faster on one node, see bench/rabbitmq_queue_types.py):
+# queues on one node, on direct exchanges. quorum: queues replicated on a
+# cluster (Raft, a majority must answer), all bound to the topic exchange
+# "orderly", so Celery's native delayed delivery carries countdown retries
+# (on a direct exchange the worker would hold them, and quorum queues have
+# no global QoS to make room for them). jobs.checks refuses a quorum queue on
+# a direct exchange. Changing the type of an existing vhost's queues needs
+# them drained and deleted first (RabbitMQ refuses to redeclare a queue).
+# A cluster's nodes go in the broker URL, `amqp://...:5672//;amqp://...//`:
+# kombu fails over in that order, and /readyz checks each node.
+ORDERLY_RABBITMQ_QUEUE_TYPE = env.str("ORDERLY_RABBITMQ_QUEUE_TYPE", default="classic")
+if is_amqp(CELERY_BROKER_URL):
+    CELERY_TASK_QUEUES = task_queues(ORDERLY_QUEUES, ORDERLY_RABBITMQ_QUEUE_TYPE)
+    # A publish returns once the broker has the message (on a quorum queue:
+    # once a majority of its nodes do), so the outbox marks sent only what is kept.
+    CELERY_BROKER_TRANSPORT_OPTIONS["confirm_publish"] = True
+    if ORDERLY_RABBITMQ_QUEUE_TYPE == "quorum":
+        CELERY_TASK_DEFAULT_EXCHANGE = TOPIC_EXCHANGE
+        CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+        CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+        CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+        # Per-consumer prefetch (quorum queues refuse global QoS) and the
+        # native delayed delivery bootstep, both turned on by this detection.
+        CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+        CELERY_BROKER_NATIVE_DELAYED_DELIVERY_QUEUE_TYPE = "quorum"
+        # Declares the delay queues once per cluster, on a node that answers
+        # (Celery's own step retried each dead node of the URL for ~17 s).
+        CELERY_WORKER_CONSUMER = "jobs.delayed_delivery:Consumer"
+# --- end RabbitMQ -----------------------------------------------------------------
+
 # Locks for periodic jobs that must not overlap (jobs.locks). The tests point
 # this at their own Redis database.
 ORDERLY_LOCK_REDIS_URL = env.str("ORDERLY_LOCK_REDIS_URL", default=REDIS_URL)
+
+# --- Redis Sentinel (begin) ---------------------------------------------------------
+# REDIS_SENTINELS (host:port of each Sentinel, comma-separated) and REDIS_SENTINEL_MASTER
+# (the name they monitor): every Redis client of Orderly then finds the master through
+# them and follows a failover. The broker uses kombu's sentinel transport (CELERY_BROKER_URL
+# becomes sentinel://node;sentinel://node..., unless it is already that or amqp://); the job
+# locks, the beat lease, the delivery counters and the metrics' marks use redis-py's
+# Sentinel.master_for (jobs.redis_clients). REDIS_URL and ORDERLY_LOCK_REDIS_URL then name
+# only the database and password: their host and port are not used. A sentinel:// broker URL
+# alone says the same (its nodes become REDIS_SENTINELS). Results live in the database
+# (django-db), never in Redis. jobs.checks refuses a half-configured Sentinel at start-up.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="")
+if not REDIS_SENTINELS and CELERY_BROKER_URL.startswith("sentinel://"):
+    REDIS_SENTINELS = [
+        part.split("://", 1)[1].rsplit("@", 1)[-1].split("/", 1)[0]
+        for part in broker_nodes(CELERY_BROKER_URL)
+    ]
+if REDIS_SENTINELS:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) and (
+        "CELERY_BROKER_URL" not in os.environ  # Celery reads that variable itself
+    ):
+        _broker = urlsplit(CELERY_BROKER_URL)
+        _auth = _broker.netloc.rsplit("@", 1)[0] + "@" if "@" in _broker.netloc else ""
+        CELERY_BROKER_URL = ";".join(
+            f"sentinel://{_auth}{node}{_broker.path or '/0'}" for node in REDIS_SENTINELS
+        )
+    # Sentinel nodes answer at once or not at all: a node that is down must not hold up
+    # finding the master (celery#9901 set these; redis-py's default waits for ever).
+    _sentinel_options = {
+        "master_name": REDIS_SENTINEL_MASTER,
+        "sentinel_kwargs": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        _sentinel_options,
+        # A master that stops answering without closing connections (a host or network
+        # lost, celery#6348): keepalive, and kombu's check that drops a BRPOP connection
+        # whose reply is overdue after brpop_timeout + health_check_interval.
+        socket_keepalive=True,
+        health_check_interval=10,
+    )
+    # Read by a Redis result backend (not CELERY_RESULT_TRANSPORT_OPTIONS, celery#9901).
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS.update(_sentinel_options)
+# --- Redis Sentinel (end) -----------------------------------------------------------
 
 # Shared retry policy for temporary failures (jobs.base.OrderlyTask):
 # exponential backoff with full jitter, capped.

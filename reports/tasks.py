@@ -8,12 +8,13 @@ from jobs.transport import transport_errors
 from .services import invoices, sales
 
 
-# The order's pipeline tasks keep their results: the order's timeline and admin's
-# Task results show each attempt. Periodic jobs keep theirs too ("Run a job now and
-# find its result", docs/periodic-work.md). Tasks whose own row is the record set ignore_result.
+# Results only where read (docs/decisions/0006): the invoice's pipeline task stores none,
+# its jobs.TaskAttempt rows (the order's timeline) and the Invoice row are the record.
+# Periodic jobs keep theirs ("Run a job now and find its result", docs/periodic-work.md).
 @shared_task(
     name="reports.generate_invoice_pdf",
     business_object="orders.Order",
+    ignore_result=True,
     soft_time_limit=60,
     time_limit=90,
 )

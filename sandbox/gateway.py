@@ -30,6 +30,8 @@ SUCCEEDS = "4242424242424242"
 DECLINED = "4000000000000002"
 UNAVAILABLE_TWICE = "4000000000000119"  # 503 for the first two attempts, then success
 SLOW = "4000000000000259"  # answers after SANDBOX_SLOW_CARD_SECONDS
+# Retry-After of UNAVAILABLE_TWICE's 503s (a test may want a retry to wait longer).
+UNAVAILABLE_RETRY_AFTER = "1"
 
 # The shop's account (PAYMENT_GATEWAY_API_KEY / PAYMENT_GATEWAY_PUBLISHABLE_KEY) and
 # another merchant's at the same gateway: its tokens are no use to the shop.
@@ -113,7 +115,11 @@ def _answer(idempotency_key: str, charge: ChargeRequest) -> Answer:
     if card == UNAVAILABLE_TWICE:
         attempts = GatewayRequest.objects.filter(idempotency_key=idempotency_key).count()
         if attempts <= 2:
-            return Answer(503, {"message": "Temporarily unavailable"}, {"Retry-After": "1"})
+            return Answer(
+                503,
+                {"message": "Temporarily unavailable"},
+                {"Retry-After": UNAVAILABLE_RETRY_AFTER},
+            )
     if card == SLOW:
         time.sleep(settings.SANDBOX_SLOW_CARD_SECONDS)
 

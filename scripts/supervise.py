@@ -26,6 +26,7 @@ Like honcho did, `.env` fills in variables the environment does not set.
 """
 
 import argparse
+import hashlib
 import os
 import re
 import secrets
@@ -34,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -89,10 +91,34 @@ def program(name: str, command: str, *, autostart: bool = True) -> str:
     )
 
 
+# A Unix socket's path must fit in sun_path (108 bytes on Linux, with its NUL),
+# and supervisord first binds "<path>.<its pid>" (supervisor/http.py), a pid of
+# up to seven digits (pid_max is at most 2**22): 107 bytes failed in CI.
+SUPERVISORD_TEMP_SUFFIX = ".4194304"
+SOCKET_PATH_MAX = 107 - len(SUPERVISORD_TEMP_SUFFIX)
+
+
+def control_socket(directory: Path) -> Path:
+    """The control socket: in `directory`, or, when that path is too long for a Unix
+    socket (a deep checkout, a test's tmp dir), in the temp directory under a name
+    derived from `directory`, so each directory still has its own."""
+    socket = directory.resolve() / "supervisor.sock"
+    if len(os.fsencode(socket)) <= SOCKET_PATH_MAX:
+        return socket
+    digest = hashlib.sha256(os.fsencode(socket)).hexdigest()[:16]
+    # $TMPDIR can itself be deep (a CI runner's per-job directory): /tmp then.
+    for temp in (tempfile.gettempdir(), "/tmp"):  # noqa: S108 (the socket has a password)
+        fallback = Path(temp) / f"orderly-supervisor-{digest}.sock"
+        if len(os.fsencode(fallback)) <= SOCKET_PATH_MAX:
+            return fallback
+    raise SystemExit(f"no directory holds a Unix socket path short enough for {socket}")
+
+
 def config(processes: dict[str, str], directory: Path, later: frozenset[str] = frozenset()) -> str:
     # The control socket gets a password of this run's own: without one
     # supervisord logs a CRIT line about it at every start.
     password = secrets.token_hex(16)
+    socket = control_socket(directory)
     sections = [
         "[supervisord]",
         "nodaemon=true",
@@ -107,7 +133,7 @@ def config(processes: dict[str, str], directory: Path, later: frozenset[str] = f
         *(["user=root"] if os.geteuid() == 0 else []),
         "",
         "[unix_http_server]",
-        f"file={directory / 'supervisor.sock'}",
+        f"file={socket}",
         "username=orderly",
         f"password={password}",
         "",
@@ -115,7 +141,7 @@ def config(processes: dict[str, str], directory: Path, later: frozenset[str] = f
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
         "[supervisorctl]",
-        f"serverurl=unix://{directory / 'supervisor.sock'}",
+        f"serverurl=unix://{socket}",
         "username=orderly",
         f"password={password}",
         "",

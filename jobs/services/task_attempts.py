@@ -15,6 +15,7 @@ from celery.signals import task_failure, task_postrun, task_prerun, task_retry
 from django.utils import timezone
 
 from ..models import TaskAttempt
+from ..rabbitmq import queue_of_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _finished(task=None, task_id=None, args=None, state=None, **kwargs):
             task_id=task_id,
             task_name=task.name,
             business_key=business_key(task.business_object, args),
-            queue=(task.request.delivery_info or {}).get("routing_key") or "",
+            queue=queue_of_delivery(task.request.delivery_info),
             worker=task.request.hostname or "",
             retries=task.request.retries or 0,
             started_at=started_at,

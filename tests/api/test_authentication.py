@@ -1,11 +1,15 @@
 """API keys: bearer only, hashed at rest, revocable, rate-limited; no session, no cookies."""
 
 import re
+import time
 
 import pytest
+import redis
 
+from api import auth
 from api.models import ApiClient
 from orders.models import Order
+from tests.processes import free_port
 
 
 def _unauthorized(response):
@@ -83,3 +87,26 @@ def test_admin_shows_a_new_key_once_and_it_works(admin_client, client, db):
     assert works.status_code == 200
     change = admin_client.get(f"/admin/api/apiclient/{ApiClient.objects.get().pk}/change/")
     assert key not in change.content.decode()
+
+
+def test_the_rate_is_one_count_for_every_web_process(client, make_api_client, stocked, settings):
+    """The count lives in Redis, not in a process: another web process's requests use it up."""
+    api_client, key = make_api_client(rate_limit_per_minute=3)
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/products", headers=headers).status_code == 200
+    # A second gunicorn worker takes the next two requests of this minute.
+    other_process = redis.Redis.from_url(settings.ORDERLY_LOCK_REDIS_URL)
+    window = int(time.time() // auth.WINDOW_SECONDS)
+    other_process.incrby(f"orderly:api-rate:{api_client.key_prefix}:{window}", 2)
+    assert client.get("/api/v1/products", headers=headers).status_code == 429
+
+
+def test_while_redis_does_not_answer_requests_pass_and_say_so(
+    client, make_api_client, stocked, settings, caplog
+):
+    _api_client, key = make_api_client(rate_limit_per_minute=1)
+    settings.ORDERLY_LOCK_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    headers = {"Authorization": f"Bearer {key}"}
+    statuses = [client.get("/api/v1/products", headers=headers).status_code for _ in range(2)]
+    assert statuses == [200, 200]
+    assert "API rate limit not counted" in caplog.text

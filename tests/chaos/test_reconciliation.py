@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from jobs.models import TaskAttempt
 from notifications.models import EmailLog
 from orders.models import Order, Payment, PaymentEvent
 from project.celery import app as celery_app
@@ -78,8 +79,8 @@ def test_abandoned_order_job_before_redelivery_settles_with_the_gateway_never_ke
         # The message comes back after the (scaled) visibility timeout and
         # finds the payment settled: no second call to the gateway.
         wait_for(
-            lambda: TaskResult.objects.filter(
-                task_name="orders.charge_payment", status="SUCCESS"
+            lambda: TaskAttempt.objects.filter(
+                task_name="orders.charge_payment", outcome=TaskAttempt.Outcome.SUCCEEDED
             ).exists(),
             timeout=60,
             what="the killed charge to be delivered again",

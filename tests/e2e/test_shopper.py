@@ -105,6 +105,9 @@ def test_declined_card_then_paying_again_with_another_card_finishes_the_same_ord
     button = pay_again.get_by_role("button", name=re.compile(r"^Pay €12\.00$"))
     button.click()
     expect(button).to_be_disabled(timeout=5000)  # a second click cannot send a second payment
+    # htmx disables the button as it sends; the route reaches this process a moment
+    # later, handed over only while Playwright waits (a loaded CI run saw none yet).
+    wait_for(lambda: held or page.wait_for_timeout(50), timeout=10, what="the payment request")
     assert len(held) == 1
     held[0].continue_()
     page.unroute("**/pay/")

@@ -130,9 +130,10 @@ def test_every_pipeline_task_delivered_again_has_no_second_effect(client, worker
     order = checkout(client, {ProductFactory(): 1})
     wait_until_final(client, order, worker)
 
-    # Two more deliveries of each step, running concurrently on the worker.
+    # Two more deliveries of each step, running concurrently on the worker. The
+    # steps store no result (their TaskAttempt rows are the record); these ask for one.
     duplicates = group(
-        task.si(order.pk)
+        task.si(order.pk).set(ignore_result=False)
         for task in (charge_payment, send_order_confirmation, generate_invoice_pdf)
         for _ in range(2)
     ).apply_async()

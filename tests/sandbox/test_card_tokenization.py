@@ -143,3 +143,13 @@ def test_the_test_cards_behave_by_the_card_behind_the_token(endpoint):
     with pytest.raises(PaymentDeclined, match="Your card was declined"):
         charge(declined, key="declined")
     assert GatewayCharge.objects.get(idempotency_key="declined").card_last4 == "0002"
+
+
+@pytest.mark.parametrize("path", ["/", "/sandbox/gateway/nothing-here", "/orders/"])
+def test_the_gateway_origin_answers_an_unknown_path_with_a_json_404(client, settings, path):
+    """With DEBUG off the shop's 404 page failed here (it links to shop URLs): 500, not 404."""
+    settings.ROOT_URLCONF = "sandbox.gateway_urls"
+    settings.DEBUG = False
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"message": "No such endpoint"}
