@@ -239,6 +239,8 @@ def order_story(order, processes) -> str:
         ids.add(a.task_id)
         lines.append(f"run {a.started_at:%H:%M:%S.%f} {a.task_name} {a.task_id} "
                      f"retries {a.retries} {a.outcome} {a.detail[:200]}")  # fmt: skip
+    lines += [f"dead letter {d.task_name} {d.task_id}: {d.exception_class} {d.exception_message}"
+              for d in DeadLetter.objects.all()]  # fmt: skip
     for process in processes:
         text = process.log_path.read_text(errors="replace") if process.log_path.exists() else ""
         lines += [f"{process.log_path.name}: {line}" for line in text.splitlines()
