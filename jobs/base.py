@@ -81,6 +81,9 @@ class OrderlyTask(Task):
     def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None,
                     link_error=None, shadow=None, **options):  # fmt: skip
         check_countdown(options.get("countdown"), options.get("eta"))
+        # RabbitMQ's confirm may never come (a queue without a majority): a
+        # publish with retries then reconnects and tries again, one without fails.
+        options.setdefault("confirm_timeout", settings.ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS)
         countdown = options.get("countdown")
         if countdown and 0 < countdown < 1 and uses_native_delayed_delivery(self.app):
             # Native delayed delivery counts whole seconds, and Celery 5.7

@@ -392,6 +392,14 @@ CELERY_TASK_ROUTES = {
 # A cluster's nodes go in the broker URL, `amqp://...:5672//;amqp://...//`:
 # kombu fails over in that order, and /readyz checks each node.
 ORDERLY_RABBITMQ_QUEUE_TYPE = env.str("ORDERLY_RABBITMQ_QUEUE_TYPE", default="classic")
+# How long a publish waits for RabbitMQ's confirm before it counts as failed
+# (a queue without a majority, or one whose leader died mid-publish, may never
+# send it; py-amqp would wait forever). A failed outbox publish stays unsent
+# for the relay; every other publish retries on a fresh connection.
+# Not scaled by ORDERLY_TIMER_SCALE: it races with no other timer.
+ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS = env.float(
+    "ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS", default=5.0
+)
 if is_amqp(CELERY_BROKER_URL):
     CELERY_TASK_QUEUES = task_queues(ORDERLY_QUEUES, ORDERLY_RABBITMQ_QUEUE_TYPE)
     # A publish returns once the broker has the message (on a quorum queue:

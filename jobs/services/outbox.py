@@ -46,11 +46,26 @@ def publish_on_commit(sig: Signature, *, reference: str = "") -> OutboxMessage:
 
 def _send(message: OutboxMessage, producer=None) -> bool:
     """Publish one row's signature; on failure record why and return False."""
+    if producer is None:
+        with current_app.producer_or_acquire() as producer:
+            return _send(message, producer)
     try:
         # retry=False: fail fast when the broker is down; the relay retries.
+        # A confirm that does not come in time is a failure too: without the
+        # timeout a publish (and the relay's row locks) could wait forever.
         with _publish_context(message):
-            signature(message.signature).apply_async(retry=False, producer=producer)
+            signature(message.signature).apply_async(
+                retry=False,
+                producer=producer,
+                confirm_timeout=settings.ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS,
+            )
     except Exception as exc:  # any broker/transport failure leaves the row for the relay
+        # Dropped, not closed: a graceful close (what the producer pool does
+        # after an error) waits for the broker's close-ok, which a broker that
+        # left the confirm unanswered may never send. A late confirm on this
+        # connection would also be taken for the next publish's. The next
+        # publish opens a fresh connection.
+        producer.connection.collect()
         logger.warning("outbox #%s (%s) not published: %r", message.pk, message.reference, exc)
         OutboxMessage.objects.filter(pk=message.pk).update(
             publish_attempts=message.publish_attempts + 1, last_error=repr(exc)[:2000]

@@ -311,3 +311,65 @@ def test_a_countdown_under_a_second_goes_through_the_delay_queues(cluster_chaos)
     finally:
         with celery_app.connection_for_write() as connection:
             connection.default_channel.queue_purge("default")
+
+
+def test_a_publish_the_broker_does_not_confirm_gives_up_and_the_relay_sends_it_later(cluster_chaos):
+    """RabbitMQ blocks publishers (a memory alarm, here forced): no confirm comes.
+
+    So it is with a disk alarm, or a quorum queue without a majority. py-amqp
+    waits for a confirm for ever. The outbox gives up after
+    ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS (the shipped default), leaves the
+    row unsent and drops the connection; the relay sends the row once the
+    broker takes publishes again. Before, the commit never returned: the
+    confirm wait had no end, and once it had one, the producer pool's
+    graceful close of the failed connection waited for ever on its close-ok
+    (in the relay, holding its rows' locks all the while, so no later relay
+    could send them).
+    """
+    from django.db import connection as database
+    from django.db import transaction
+
+    from jobs.services.outbox import publish_on_commit, relay_outbox
+    from tests.worker_tasks import fails_until_fixed
+
+    cluster = cluster_chaos.cluster
+    cluster.wait_all_running()
+    with celery_app.connection_for_write() as connection:  # the queue exists, and is empty
+        celery_app.amqp.queues["default"].bind(connection.default_channel).declare()
+        connection.default_channel.queue_purge("default")
+    alarmed = cluster.any_running()
+    # "Setting the threshold to 0 ... blocks all publishing connections" (RabbitMQ's docs).
+    alarmed.ctl("set_vm_memory_high_watermark", "0")
+    placed: dict = {}
+
+    def place():  # as a view's transaction does; its on_commit publishes
+        try:
+            with transaction.atomic():
+                placed["row"] = publish_on_commit(fails_until_fixed.si("never-run"),
+                                                  reference="test:unconfirmed")  # fmt: skip
+        finally:
+            database.close()
+
+    try:
+        thread = threading.Thread(target=place, daemon=True)
+        thread.start()
+        thread.join(settings.ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS + 30)
+        assert not thread.is_alive(), "the commit still waits for the broker's confirm"
+        row = OutboxMessage.objects.get(pk=placed["row"].pk)
+        assert row.sent_at is None
+        assert row.publish_attempts == 1
+        assert "timed out" in row.last_error, row.last_error
+    finally:
+        alarmed.ctl("set_vm_memory_high_watermark", "0.4")  # RabbitMQ's default
+
+    wait_for(lambda: relay_outbox(grace_seconds=0) == 1, timeout=60,
+             what="the relay to send the row once the broker takes publishes",
+             diagnostics=cluster_chaos.logs)  # fmt: skip
+    row.refresh_from_db()
+    assert row.sent_at is not None
+    with celery_app.connection_for_write() as connection:
+        waiting = connection.default_channel.queue_declare("default", passive=True)[1]
+        connection.default_channel.queue_purge("default")
+    # Once, or twice: the unconfirmed publish may still have been kept (a duplicate
+    # is harmless, every task is idempotent; a loss would not be).
+    assert waiting in (1, 2)
