@@ -13,6 +13,7 @@ queues live on the first node only: killing it leaves the orders stuck, and
 both tests fail (docs/failure-and-recovery.md).
 """
 
+import json
 import statistics
 import threading
 import time
@@ -340,6 +341,11 @@ def test_a_publish_the_broker_does_not_confirm_gives_up_and_the_relay_sends_it_l
     alarmed = cluster.any_running()
     # "Setting the threshold to 0 ... blocks all publishing connections" (RabbitMQ's docs).
     alarmed.ctl("set_vm_memory_high_watermark", "0")
+
+    def alarms() -> list:
+        return json.loads(alarmed.ctl("status", "--formatter", "json").stdout)["alarms"]
+
+    wait_for(alarms, what=f"the memory alarm on {alarmed.name}")
     placed: dict = {}
 
     def place():  # as a view's transaction does; its on_commit publishes
