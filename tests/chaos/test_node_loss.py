@@ -400,7 +400,12 @@ def test_a_whole_machine_killed_mid_load_and_the_other_finishes_every_order_once
             assert confirmations.count() == 1, order.number
             assert Invoice.objects.filter(order=order).count() == 1, order.number
     assert not GatewayRefund.objects.exists()
-    assert not DeadLetter.objects.exists(), list(DeadLetter.objects.values("task_name", "queue"))
+    assert not DeadLetter.objects.exists(), list(
+        DeadLetter.objects.values(
+            "task_name", "queue", "reference", "exception_class", "exception_message",
+            "attempts", "worker_hostname",
+        )
+    )  # fmt: skip
     assert not OutboxMessage.objects.filter(sent_at=None).exists()
     # B's beat sends once it holds the lease.
     wait_for(
