@@ -13,11 +13,20 @@ slow costs a duplicate that does nothing, never a second effect.
 a message a worker holds unacknowledged (running, or waiting for its retry
 countdown) comes back within the visibility timeout, and a running task
 ends within its hard time limit. A step with no attempt for longer than
-both, plus the outbox's own grace, was lost. Two more guards keep the sweep
-from adding to a backlog: a step whose queue still has messages waiting
-(they may be behind the others) or is paused by an operator is left alone.
+both, plus the outbox's own grace, was lost. Three more guards leave a step
+alone:
+
+- its queue still has messages waiting (it may be behind the others);
+- its queue is paused by an operator;
+- Redis still holds its message as delivered but unacknowledged. Redis's
+  clock for giving back a dead worker's message starts when a worker took
+  it, not when the step was due, so a message that waited behind others
+  comes back after the bound above. It is not lost: published again, it
+  would run as a second message beside the one Redis gives back.
+  (RabbitMQ gives such messages back as soon as the connection drops.)
 """
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -75,6 +84,29 @@ def waiting_messages(queues: Iterable[str]) -> dict[str, int]:
         return {queue: channel.queue_declare(queue=queue, passive=True)[1] for queue in queues}
 
 
+def unacknowledged_steps() -> set[tuple[str, tuple]]:
+    """(task name, args) of every message Redis holds as delivered but not acknowledged.
+
+    Running, reserved by a worker, waiting for a retry's countdown, or left by
+    a worker that died (given back once older than the visibility timeout).
+    Empty on RabbitMQ, which keeps no such record a client can read.
+    """
+    with current_app.connection_for_read() as connection:
+        if connection.transport.driver_type != "redis":
+            return set()
+        channel = connection.default_channel
+        held = set()
+        for raw in channel.client.hvals(channel.unacked_key):
+            try:
+                payload, _exchange, _routing_key = json.loads(raw)
+                message = channel.Message(payload, channel=channel)
+                args, _kwargs, _embed = message.decode()  # Celery's message protocol 2
+                held.add((message.headers["task"], tuple(args)))
+            except (ValueError, KeyError, TypeError):
+                continue  # not a Celery task message: nothing the sweep publishes
+        return held
+
+
 def republish_overdue_steps(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic job: publish every overdue step again. Returns counts by outcome."""
     stale_before = (now or timezone.now()) - overdue_after()
@@ -88,6 +120,7 @@ def republish_overdue_steps(*, now: datetime | None = None) -> dict[str, int]:
     queues = {queue_of(signature) for signature, _, _ in found}
     paused = set(PausedQueue.objects.filter(queue__in=queues).values_list("queue", flat=True))
     waiting = waiting_messages(queues - paused)
+    held = unacknowledged_steps()
     counts: dict[str, int] = {}
     for signature, reference, why in found:
         queue = queue_of(signature)
@@ -95,6 +128,8 @@ def republish_overdue_steps(*, now: datetime | None = None) -> dict[str, int]:
             outcome = "queue paused"
         elif waiting.get(queue):
             outcome = "queue has messages waiting"
+        elif (signature.task, tuple(signature.args)) in held:
+            outcome = "message held unacknowledged"
         else:
             with transaction.atomic():
                 publish_on_commit(signature, reference=reference)

@@ -7,6 +7,8 @@ are deleted from the (private) broker directly; the overdue sweep
 once. Without the sweep, nothing ever runs them.
 """
 
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -83,3 +85,39 @@ def test_a_step_whose_queue_has_messages_waiting_or_is_paused_is_left_alone(
     assert counts == {"queue paused": 1, "queue has messages waiting": 1}
     assert broker.llen("emails") == 1 and broker.llen("reports") == 0
     assert not OutboxMessage.objects.filter(reference=f"order:{order.public_id}", sent_at=None)
+
+
+def take_and_die(broker_url: str, queue: str) -> None:
+    """A worker that takes a message from `queue` and dies before acknowledging it."""
+    script = (
+        "import os, sys\n"
+        "from kombu import Connection\n"
+        "channel = Connection(sys.argv[1]).channel()\n"
+        "message = channel.basic_get(sys.argv[2], no_ack=False)\n"
+        "os._exit(0 if message else 3)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, broker_url, queue], check=True, timeout=60)
+
+
+def test_a_step_whose_message_a_dead_worker_still_holds_is_left_alone(
+    private_redis, transactional_db
+):
+    """Redis gives back a dead worker's message after the visibility timeout, counted from
+    when the worker took it: a message that waited behind others comes back after the
+    sweep's bound. It is not lost, so the sweep does not publish a second one."""
+    broker = redis.Redis.from_url(private_redis.url)
+    order = create_order({ProductFactory(): 1})
+    with transaction.atomic():
+        publish_on_commit(steps.after_payment(order.pk), reference=f"order:{order.public_id}")
+    wait_for(lambda: broker.llen("emails") and broker.llen("reports"), what="stage 2 in Redis")
+    take_and_die(private_redis.url, "emails")
+    broker.delete("reports")  # lost for good
+    assert broker.hlen("unacked") == 1 and broker.llen("emails") == 0
+    Payment.objects.filter(order=order).update(
+        settled_at=timezone.now() - overdue_after() - timedelta(seconds=5)
+    )
+
+    counts = republish_overdue_steps()
+
+    assert counts == {"message held unacknowledged": 1, "published again": 1}
+    assert broker.llen("emails") == 0 and broker.llen("reports") == 1

@@ -42,7 +42,10 @@ shipped defaults give:
   can sit in a socket buffer) dies with A: no visibility timeout brings it
   back. The overdue sweep does, once the step is older than visibility
   timeout + hard time limit + outbox grace (40 s here, 400 s shipped), at its
-  next run. The test counts such steps (`republished_by_the_sweep`).
+  next run. The test counts such steps (`republished_by_the_sweep`). A
+  message that Redis does hold for A is not published again even when the
+  step is older than that bound (it waited behind others before A took it):
+  Redis gives it back, and the test checks it ran on B under its own id.
 """
 
 import contextlib
