@@ -84,6 +84,13 @@ class OrderlyTask(Task):
         # RabbitMQ's confirm may never come (a queue without a majority): a
         # publish with retries then reconnects and tries again, one without fails.
         options.setdefault("confirm_timeout", settings.ORDERLY_PUBLISH_CONFIRM_TIMEOUT_SECONDS)
+        # The worker enforces its own time limits, the ones its system check
+        # put in order with its visibility timeout. Celery would copy the
+        # producer's into the message, where they win: a web process or a
+        # test with other settings (another ORDERLY_TIMER_SCALE or
+        # ORDERLY_TASK_OPTIONS, the release before a deploy) would set them.
+        options.setdefault("time_limit", None)
+        options.setdefault("soft_time_limit", None)
         countdown = options.get("countdown")
         if countdown and 0 < countdown < 1 and uses_native_delayed_delivery(self.app):
             # Native delayed delivery counts whole seconds, and Celery 5.7

@@ -52,6 +52,22 @@ def test_committed_message_is_published_to_its_routed_queue_and_marked_sent(brok
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_message_leaves_its_time_limits_to_the_worker(broker):
+    """Celery would copy this process's limits into the message, where they beat the worker's.
+
+    The worker's own (scaled, checked against its visibility timeout) must apply.
+    """
+    assert send_welcome_email.time_limit and send_welcome_email.soft_time_limit
+    with transaction.atomic():
+        publish_on_commit(send_welcome_email.si(43), reference="user:43")
+    send_welcome_email.apply_async((44,), time_limit=7, soft_time_limit=5)  # said on purpose
+
+    limits = [json.loads(raw)["headers"]["timelimit"] for raw in broker.lrange("emails", 0, -1)]
+    # Redis lists take new messages on the left: the explicit call is first.
+    assert limits == [[7, 5], [None, None]]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_rolled_back_transaction_publishes_nothing(broker):
     with pytest.raises(RuntimeError), transaction.atomic():
         publish_on_commit(send_welcome_email.si(42))
