@@ -44,6 +44,11 @@ def hard_time_limit(task) -> float | None:
     return task.time_limit or settings.CELERY_TASK_TIME_LIMIT
 
 
+def soft_time_limit_seconds(task) -> float | None:
+    """The soft time limit the worker enforces for `task` (its own, or the default)."""
+    return task.soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT
+
+
 def registered_tasks():
     # Django's own discovery: Celery's would run the system checks again (its
     # Django fixup validates models on import), recursing into this one.
@@ -77,7 +82,7 @@ def timer_problems() -> list[str]:
                 f"task {task.name}'s hard time limit ({hard}s) is not below the visibility "
                 f"timeout ({visibility:g}s): a task still running would be delivered again"
             )
-        soft = task.soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT
+        soft = soft_time_limit_seconds(task)
         if soft and hard and soft >= hard:
             problems.append(f"task {task.name}'s soft time limit ({soft}s) is not below {hard}s")
     return problems

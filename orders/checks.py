@@ -4,11 +4,11 @@ from django.conf import settings
 from django.core import checks
 
 from jobs.checks import TIMERS_TAG, timer_errors
-from jobs.timers import hard_time_limit, retry_span
+from jobs.timers import hard_time_limit, retry_span, soft_time_limit_seconds
 
 
 def charge_timer_problems() -> list[str]:
-    """Where the abandoned-order delay or the in-flight window race the charge task."""
+    """Where the abandoned-order delay, in-flight window or gateway timeouts race the charge."""
     from .tasks import charge_payment as charge
 
     visibility = settings.CELERY_VISIBILITY_TIMEOUT
@@ -26,10 +26,18 @@ def charge_timer_problems() -> list[str]:
             f"the charge in-flight window ({settings.ORDERLY_CHARGE_IN_FLIGHT_SECONDS:g}s) is "
             f"not longer than the charge task's hard time limit ({hard_time_limit(charge):g}s)"
         )
+    connect, read = settings.PAYMENT_GATEWAY_TIMEOUT
+    soft = soft_time_limit_seconds(charge)
+    if soft and connect + read >= soft:
+        problems.append(
+            f"the payment gateway's timeouts (connect {connect:g}s + read {read:g}s) are not "
+            f"shorter than the charge task's soft time limit ({soft:g}s): a gateway that does "
+            "not answer would stop the attempt at the limit instead of timing out"
+        )
     return problems
 
 
 @checks.register(TIMERS_TAG)
 def check_charge_timers(app_configs=None, **kwargs):
-    """Refuse an abandoned-order delay or in-flight window that races the charge task."""
+    """Refuse an abandoned-order delay, in-flight window or gateway timeout racing the charge."""
     return timer_errors(charge_timer_problems(), id="orders.E001")

@@ -1,4 +1,6 @@
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import connections
 
 from jobs.errors import TemporaryError
 
@@ -21,9 +23,20 @@ def charge_payment(self, order_id: int) -> str:
     happened to the charge before anything is given up: a charge it took
     settles the payment; an order with no clear answer waits in
     "Confirming payment" (and the task fails, leaving a dead letter).
+
+    An attempt that overruns its soft time limit (a gateway slower than the
+    request timeouts allow, or a starved worker) is one more temporary
+    failure, not a dead letter: the retry sends the same Idempotency-Key, so
+    a charge the overrun attempt did take is replayed, never taken twice.
     """
     try:
-        return reconciliation.charge_payment(order_id=order_id)
+        try:
+            return reconciliation.charge_payment(order_id=order_id)
+        except SoftTimeLimitExceeded as exc:
+            # The limit may have cut a database exchange short: the retry's
+            # bookkeeping needs connections that are not mid-protocol.
+            connections.close_all()
+            raise TemporaryError(f"the attempt overran its soft time limit: {exc}") from exc
     except TemporaryError as exc:
         if self.request.retries >= self.max_retries:
             reason = f"Gave up after {self.request.retries + 1} attempts: {exc}"

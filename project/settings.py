@@ -286,12 +286,16 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 #   a charge's whole retry span
 #     + visibility timeout            <  abandoned-order delay (give up only after)
 #   charge task's hard time limit     <  charge in-flight window
+#   gateway connect + read timeouts   <  charge task's soft time limit
+#                                        (a slow gateway is a retry, not a stop)
 #
 # jobs.checks and orders.checks refuse a configuration that breaks it
 # (`manage.py check`, every web and worker start). Waits longer than the
 # visibility timeout live in the database (webhook retries, abandoned orders).
 # ORDERLY_TIMER_SCALE multiplies all of these at once, the task time limits
-# included, so the order holds at any scale: the chaos tests run at 1/10.
+# included, so the order holds at any scale: the chaos tests run at 1/10. The
+# gateway's timeouts are the exception: how long a gateway takes to answer is
+# not ours to scale, so a scaled run sets them itself (the check still applies).
 ORDERLY_TIMER_SCALE = env.float("ORDERLY_TIMER_SCALE", default=1.0)
 
 

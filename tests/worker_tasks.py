@@ -109,6 +109,29 @@ def _fail_marked_invoices(**kwargs):
     invoice_services.render_invoice = render_or_fail
 
 
+# Tests of a charge that overruns its soft time limit set `charge-stalls:<order public id>`
+# in the control Redis: that order's next charge, once the gateway has taken it, waits on
+# the network (a BLPOP nobody answers) past the limit, as a starved worker would.
+@worker_process_init.connect
+def _stall_marked_charges(**kwargs):
+    from orders import gateway
+
+    charge = gateway.charge
+
+    def charge_then_stall(**request):
+        result = charge(**request)
+        switch = f"charge-stalls:{request['reference']}"
+        try:
+            marked = _redis().delete(switch)
+        except redis.RedisError:  # the switch's Redis is down: answer as usual
+            marked = 0
+        if marked:
+            _redis().blpop([f"{switch}:never"], timeout=60)
+        return result
+
+    gateway.charge = charge_then_stall
+
+
 @shared_task(name="tests.records_its_worker", bind=True, soft_time_limit=10, time_limit=20)
 def records_its_worker(self, note: str) -> str:
     """Writes the hostname of the worker that ran it to the switch `note`."""

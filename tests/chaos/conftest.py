@@ -24,6 +24,14 @@ from tests.processes import ROOT, BeatProcess, WorkerProcess, free_port
 # machine too little room under the soft time limits (1.5 s to send an
 # e-mail). Tests marked `shipped_timers` run with the shipped defaults.
 TIMER_SCALE = 0.1
+# The payment gateway's timeouts race the charge's soft time limit (3 s at this
+# scale; orders.checks), so they shrink too: 0.5 + 2 s, under 3 s, while the
+# sandbox's slow card (1 s, tests/environment.py) still answers in time. Not
+# TIMER_SCALE times the shipped 3 + 10 s: a 1 s read timeout would race the slow card.
+SCALED_GATEWAY_TIMEOUTS = {
+    "PAYMENT_GATEWAY_CONNECT_TIMEOUT": "0.5",
+    "PAYMENT_GATEWAY_READ_TIMEOUT": "2",
+}
 _timer_order_checked: set[float] = set()
 
 
@@ -133,7 +141,7 @@ def chaos(request, worker_env, private_redis, gateway, live_server, tmp_path):
                 "CELERY_UNACKED_RESTORE_INTERVAL": "1",
                 # Shipped timers means the documented defaults, not the test run's
                 # fast retries (tests/environment.py).
-                **(shipped_timer_settings() if shipped else {}),
+                **(shipped_timer_settings() if shipped else SCALED_GATEWAY_TIMEOUTS),
                 "ORDERLY_OUTBOX_GRACE_SECONDS": "1",
                 **extra,
             }

@@ -12,7 +12,7 @@ import requests
 from django.core.management import call_command
 from django.urls import reverse
 
-from jobs.models import OutboxMessage
+from jobs.models import DeadLetter, OutboxMessage
 from notifications.models import EmailLog
 from orders.models import Order, Payment
 from reports.models import Invoice
@@ -89,6 +89,30 @@ def test_worker_main_process_killed_during_the_gateway_call_is_redelivered_and_c
     # redelivered task sent the same key and got that charge back.
     assert GatewayRequest.objects.filter(idempotency_key=key).count() == 2
     assert Payment.objects.get(order=order).attempts == 2
+
+
+def test_a_charge_that_overruns_its_soft_time_limit_is_retried_with_its_key_not_dead_lettered(
+    client, chaos, control
+):
+    """The gateway took the charge, then the attempt ran into its soft limit (3 s here).
+
+    As a worker starved of CPU would: the retry sends the same Idempotency-Key
+    and is answered with the charge already taken, so nothing waits for the
+    overdue sweep, nothing is dead-lettered, and the card is charged once.
+    """
+    order = place_order(client)  # no worker yet: the switch is set before the charge runs
+    control.set(f"charge-stalls:{order.public_id}", "1")
+    worker = chaos.worker()
+
+    wait_until_done(order, chaos)
+    assert_done_exactly_once(order)
+    assert not DeadLetter.objects.exists(), list(
+        DeadLetter.objects.values("task_name", "exception_class", "exception_message")
+    )
+    key = Payment.objects.get(order=order).idempotency_key
+    assert GatewayRequest.objects.filter(idempotency_key=key).count() == 2
+    assert Payment.objects.get(order=order).attempts == 2
+    assert "overran its soft time limit" in worker.log_path.read_text()
 
 
 def test_worker_killed_while_rendering_the_invoice_is_redelivered_and_stores_one(
