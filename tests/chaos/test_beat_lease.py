@@ -3,6 +3,8 @@
 import time
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -59,6 +61,38 @@ def test_two_beats_send_each_periodic_task_once_per_period_and_the_standby_takes
         lambda: sends().get("Relay stranded outbox messages", 0) > before,
         timeout=30,
         what="the new active beat to send the relay",
+        diagnostics=chaos.logs,
+    )
+
+
+def test_beat_outlives_a_broker_that_refuses_its_sends_and_sends_again_once_it_is_back(chaos):
+    """A send that fails is logged (celery.beat's "Message Error") and beat keeps going.
+
+    Once, that line stopped beat: a log filter raised on its arguments (jobs/log_filters.py).
+    """
+    call_command("setup_periodic_tasks")
+    beat = chaos.beat()
+    wait_for(lambda: became_active(beat), what="the beat to take the lease",
+             diagnostics=chaos.logs)  # fmt: skip
+
+    broker = redis.Redis.from_url(chaos.redis.url)
+    # Full: every send is answered "OOM command not allowed". (The lease lives in
+    # the lane's Redis and stays.)
+    broker.config_set("maxmemory", 1)
+    wait_for(
+        lambda: beat.log_path.read_text(errors="replace").count("Message Error") >= 2,
+        timeout=60,
+        what="beat to log two sends that failed",
+        diagnostics=chaos.logs,
+    )
+    assert beat.process.poll() is None, chaos.logs()
+
+    broker.config_set("maxmemory", 0)
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # what was sent before
+    wait_for(
+        lambda: broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE) > 0,
+        timeout=30,
+        what="beat to send the relay again",
         diagnostics=chaos.logs,
     )
 
