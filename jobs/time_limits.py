@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager, nullcontext
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from .timers import soft_time_limit_seconds
+
 
 def running_green() -> bool:
     """True in a process gevent has monkey-patched (a `--pool gevent` worker)."""
@@ -33,8 +35,7 @@ def soft_time_limit(task: Task) -> AbstractContextManager:
     request = task.request
     if request.called_directly or request.is_eager or not running_green():
         return nullcontext()
-    limit = (request.timelimit or (None, None))[1] or task.soft_time_limit
-    limit = limit or task.app.conf.task_soft_time_limit
+    limit = (request.timelimit or (None, None))[1] or soft_time_limit_seconds(task)
     if not limit:
         return nullcontext()
     from gevent import Timeout

@@ -76,6 +76,18 @@ def control_app(broker_url: str) -> Celery:
     return app
 
 
+def manage_check(tag: str, **env) -> subprocess.CompletedProcess:
+    """`manage.py check --tag <tag>` at the ERROR level, in this environment plus `env`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--tag", tag, "--fail-level", "ERROR"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 class CeleryProcess:
     """A real `celery` subprocess in its own process group (so it can be killed whole)."""
 

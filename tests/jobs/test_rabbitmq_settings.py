@@ -16,6 +16,7 @@ from kombu import Exchange, Queue
 
 from jobs.checks import BROKER_TAG, check_rabbitmq_queues
 from jobs.rabbitmq import queue_of_delivery, task_queues
+from tests.processes import manage_check
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ("default", "payments")
@@ -47,17 +48,6 @@ def settings_with(**env) -> dict:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def manage_check(**env) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--tag", BROKER_TAG, "--fail-level", "ERROR"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_quorum_on_rabbitmq_declares_quorum_queues_on_one_topic_exchange_with_confirms():
@@ -138,6 +128,7 @@ def test_check_refuses_quorum_queues_without_quorum_detection(settings):
 
 def test_check_refuses_an_unknown_queue_type_at_start_up():
     result = manage_check(
+        BROKER_TAG,
         CELERY_BROKER_URL="amqp://guest:guest@127.0.0.1:5672//",
         ORDERLY_RABBITMQ_QUEUE_TYPE="stream",
     )

@@ -1,12 +1,8 @@
 """orders.checks: the charge's timers keep the order project/settings.py states."""
 
-import os
-import subprocess
-import sys
-
 from jobs.checks import TIMERS_TAG
 from orders.checks import check_charge_timers
-from tests.processes import ROOT
+from tests.processes import manage_check
 
 
 def test_the_shipped_timers_keep_the_charge_order():
@@ -25,14 +21,7 @@ def test_gateway_timeouts_as_long_as_the_charges_soft_limit_are_refused(settings
 
 def test_a_worker_start_refuses_a_read_timeout_past_the_soft_limit():
     """The real start-up path: `manage.py check` with the variable a deployment sets."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--tag", TIMERS_TAG, "--fail-level", "ERROR"],
-        cwd=ROOT,
-        env={**os.environ, "PAYMENT_GATEWAY_READ_TIMEOUT": "40"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage_check(TIMERS_TAG, PAYMENT_GATEWAY_READ_TIMEOUT="40")
     assert result.returncode != 0
     assert "orders.E001" in result.stderr
     assert "read 40s" in result.stderr
